@@ -1,0 +1,129 @@
+// Command ledger runs and inspects a Participation Ledger: an event-sourced,
+// tamper-evident system of record for citizen participation.
+//
+// Each subcommand lives in its own file (serve.go, demo.go, bench.go, …);
+// this file only dispatches.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "ledger:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// env is how subcommands read LEDGER_* configuration (os.Getenv in main).
+type env func(string) string
+
+// command is one subcommand: it parses its own flags from args.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error
+}
+
+// commands is the whole command line on one screen.
+func commands() map[string]command {
+	return map[string]command{
+		// one line per subcommand, in its own file
+	}
+}
+
+// errUsage is returned after usage has been printed; the exit code is 2.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr, cmds)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "ledger: unknown command %q\n\n", args[0])
+		usage(stderr, cmds)
+		return errUsage
+	}
+	return c.run(ctx, args[1:], getenv, stdout, stderr)
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("usage: ledger <command> [flags]\n\ncommands:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-10s %s\n", n, cmds[n].summary)
+	}
+	b.WriteString("\nRun 'ledger <command> -h' for a command's flags.\n")
+	io.WriteString(w, b.String())
+}
+
+// exitCode maps an error to the process exit status: 2 for usage errors,
+// 1 for everything else.
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	var ee interface{ ExitCode() int }
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return 1
+}
+
+// newFlags returns a flag set for a subcommand that reports errors instead
+// of exiting, so run stays testable.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("ledger "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args, mapping -h and bad flags to errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	return nil
+}
+
+// envOr returns the LEDGER_* variable key, or def when it is unset.
+func envOr(getenv env, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// dataFlag registers the --data flag every subcommand that touches a ledger
+// takes (LEDGER_DATA, default ./data).
+func dataFlag(fs *flag.FlagSet, getenv env) *string {
+	return fs.String("data", envOr(getenv, "LEDGER_DATA", "./data"), "ledger data directory (LEDGER_DATA)")
+}
