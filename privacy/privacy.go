@@ -1,0 +1,285 @@
+// Package privacy keeps the per-subject data keys that seal personal data in
+// the ledger, and destroys them on disposal (crypto-shredding).
+//
+// The log holds personal fields only as AES-256-GCM ciphertext. The keys live
+// here, outside the log, one file per subject under the data directory. A
+// disposal decision or a granted erasure destroys the subject's key: the
+// ciphertext stays in the log (so every Merkle proof stays valid) but can no
+// longer be opened by anyone.
+//
+// Limitation, stated plainly: the key file is overwritten with zeros,
+// fsync'd and replaced by a tombstone, which defeats reads through the file
+// system; it does not defeat forensic recovery of old disk blocks on a
+// journaling or copy-on-write file system. Deployments that need that keep
+// the data directory on an encrypted volume whose key is rotated.
+package privacy
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// ErrShredded means the subject's key was destroyed: the data is disposed.
+var ErrShredded = errors.New("privacy: data disposed (key shredded)")
+
+// ErrNoKey means no key was ever made for the subject.
+var ErrNoKey = errors.New("privacy: no key for subject")
+
+// Labels tie a key to the ids a disposal can be scoped by (participant,
+// process). They are ids, never personal data.
+type Labels map[string]string
+
+type keyFile struct {
+	Subject string `json:"subject"`
+	Key     []byte `json:"key,omitempty"`
+	Labels  Labels `json:"labels,omitempty"`
+	// Shredded is set in the tombstone that replaces a destroyed key.
+	Shredded bool `json:"shredded,omitempty"`
+}
+
+// Keys is the key store. It is safe for concurrent use.
+type Keys struct {
+	dir string
+
+	mu   sync.RWMutex
+	keys map[string]*keyFile // by subject; tombstones included
+}
+
+// Open opens (creating if needed) the key store in dir.
+func Open(dir string) (*Keys, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("privacy: %w", err)
+	}
+	k := &Keys{dir: dir, keys: map[string]*keyFile{}}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("privacy: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			os.Remove(filepath.Join(dir, name)) // an interrupted write: never referenced by the log
+			continue
+		}
+		if !strings.HasSuffix(name, ".key") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("privacy: %w", err)
+		}
+		var kf keyFile
+		if err := json.Unmarshal(b, &kf); err != nil {
+			return nil, fmt.Errorf("privacy: key file %s: %w", name, err)
+		}
+		k.keys[kf.Subject] = &kf
+	}
+	return k, nil
+}
+
+func (k *Keys) path(subject string) string {
+	h := sha256.Sum256([]byte(subject))
+	return filepath.Join(k.dir, hex.EncodeToString(h[:16])+".key")
+}
+
+// Seal encrypts plaintext for subject, creating the subject's key (durably,
+// before returning) if it has none. The subject is bound to the ciphertext
+// as additional data, so ciphertext moved to another subject does not open.
+func (k *Keys) Seal(subject string, labels Labels, plaintext string) ([]byte, error) {
+	key, err := k.keyFor(subject, labels)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("privacy: %w", err)
+	}
+	return aead.Seal(nonce, nonce, []byte(plaintext), []byte(subject)), nil
+}
+
+// Open decrypts sealed data of subject. It returns ErrShredded after the
+// subject's key was destroyed.
+func (k *Keys) Open(subject string, sealed []byte) (string, error) {
+	k.mu.RLock()
+	kf := k.keys[subject]
+	k.mu.RUnlock()
+	switch {
+	case kf == nil:
+		return "", fmt.Errorf("%w %q", ErrNoKey, subject)
+	case kf.Shredded:
+		return "", ErrShredded
+	}
+	aead, err := newAEAD(kf.Key)
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return "", fmt.Errorf("privacy: sealed data of %q too short", subject)
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(subject))
+	if err != nil {
+		return "", fmt.Errorf("privacy: sealed data of %q does not open: %w", subject, err)
+	}
+	return string(plain), nil
+}
+
+// Shredded reports whether subject's key has been destroyed.
+func (k *Keys) Shredded(subject string) bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	kf := k.keys[subject]
+	return kf != nil && kf.Shredded
+}
+
+// Subjects returns the live (not shredded) subjects whose labels contain
+// label=value, sorted; a disposal scoped to a participant or process uses it
+// to find every key to destroy.
+func (k *Keys) Subjects(label, value string) []string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	var out []string
+	for s, kf := range k.keys {
+		if !kf.Shredded && kf.Labels[label] == value {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Shred destroys subject's key: the file is overwritten with zeros and
+// synced, then replaced by a tombstone. Shredding an unknown or already
+// shredded subject records a tombstone and is not an error, so a repeated
+// disposal is harmless.
+func (k *Keys) Shred(subject string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.path(subject)
+	if kf := k.keys[subject]; kf != nil && !kf.Shredded {
+		if err := overwrite(p); err != nil {
+			return err
+		}
+		clear(kf.Key)
+	}
+	tomb := &keyFile{Subject: subject, Shredded: true}
+	if err := k.write(p, tomb); err != nil {
+		return err
+	}
+	k.keys[subject] = tomb
+	return nil
+}
+
+func (k *Keys) keyFor(subject string, labels Labels) ([]byte, error) {
+	k.mu.RLock()
+	kf := k.keys[subject]
+	k.mu.RUnlock()
+	if kf != nil {
+		if kf.Shredded {
+			return nil, ErrShredded
+		}
+		return kf.Key, nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if kf := k.keys[subject]; kf != nil { // made while we waited
+		if kf.Shredded {
+			return nil, ErrShredded
+		}
+		return kf.Key, nil
+	}
+	kf = &keyFile{Subject: subject, Key: make([]byte, 32), Labels: labels}
+	if _, err := rand.Read(kf.Key); err != nil {
+		return nil, fmt.Errorf("privacy: %w", err)
+	}
+	if err := k.write(k.path(subject), kf); err != nil {
+		return nil, err
+	}
+	k.keys[subject] = kf
+	return kf.Key, nil
+}
+
+// write stores kf atomically and durably: temp file, fsync, rename, fsync
+// of the directory. A key must be on disk before any event sealed with it
+// is appended, or a crash could leave ciphertext nobody can open.
+func (k *Keys) write(p string, kf *keyFile) error {
+	b, err := json.Marshal(kf)
+	if err != nil {
+		return fmt.Errorf("privacy: %w", err)
+	}
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("privacy: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err == nil {
+		err = syncDir(k.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("privacy: writing key: %w", err)
+	}
+	return nil
+}
+
+func overwrite(p string) error {
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("privacy: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("privacy: %w", err)
+	}
+	if _, err := f.WriteAt(make([]byte, st.Size()), 0); err != nil {
+		return fmt.Errorf("privacy: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("privacy: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("privacy: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
