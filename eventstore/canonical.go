@@ -102,6 +102,9 @@ type canonicalMeta struct {
 // position. It is strict: it fails unless b is exactly Canonical of the
 // decoded event, so one event has one encoding.
 func ParseCanonical(b []byte, pos Position) (Event, error) {
+	if bytes.ContainsAny(b, "\r\n") {
+		return Event{}, fmt.Errorf("%w: canonical event contains a line break", ErrInvalid)
+	}
 	var c canonicalJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
