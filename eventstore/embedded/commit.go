@@ -138,9 +138,9 @@ func (s *Store) take() []*request {
 type group struct {
 	batch    *pebble.Batch
 	recorded time.Time
-	next     eventstore.Position           // last position assigned so far
+	next     eventstore.Position            // last position assigned so far
 	staged   map[uuid.UUID]eventstore.Event // events in this batch, by id
-	touched  []string                      // streams whose cached head this batch moved
+	touched  []string                       // streams whose cached head this batch moved
 	accepted []*request
 	results  []eventstore.AppendResult
 }

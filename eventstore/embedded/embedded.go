@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
@@ -61,10 +62,9 @@ type Store struct {
 type Option func(*config)
 
 type config struct {
-	now     func() time.Time
-	log     *slog.Logger
-	reg     prometheus.Registerer
-	tweakDB func(*pebble.Options)
+	now func() time.Time
+	log *slog.Logger
+	reg prometheus.Registerer
 }
 
 // WithClock sets the clock that stamps RecordedAt (default time.Now).
@@ -98,8 +98,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		MemTableStopWritesThreshold: 4,
 		CacheSize:                   32 << 20,
 	}
-	if cfg.tweakDB != nil {
-		cfg.tweakDB(po)
+	// Every append looks up each event id to keep ids unique, and almost
+	// all of those ids are new: bloom filters answer "not here" for an
+	// sstable without reading it.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
