@@ -25,7 +25,7 @@ var _ eventstore.Store = (*Store)(nil)
 
 // Store is an eventstore.Store kept in a Pebble database.
 //
-// Writes go through one committer goroutine (see commit.go); reads go
+// Writes go through one committer at a time (see commit.go); reads go
 // straight to Pebble but never past the published head, so a reader sees a
 // position only once it is durable and every position before it is too.
 type Store struct {
@@ -47,7 +47,11 @@ type Store struct {
 	qclosed bool
 	wake    chan struct{} // capacity 1: "the queue is not empty"
 	done    chan struct{} // closed by Close
-	stopped chan struct{} // closed when the committer has exited
+	stopped chan struct{} // closed when the committer goroutine has exited
+
+	// commitMu is held by whoever is committing a group: the committer
+	// goroutine or an appender on the fast path. It guards c.
+	commitMu sync.Mutex
 
 	// The published head and a channel closed (and replaced) each time it
 	// moves, which is how subscribers wait without per-subscriber buffers.
@@ -55,7 +59,7 @@ type Store struct {
 	head   eventstore.Position
 	headCh chan struct{}
 
-	c committer // owned by the committer goroutine
+	c committer // guarded by commitMu
 }
 
 // Option configures Open.
@@ -408,6 +412,8 @@ func (s *Store) Close() error {
 		r.finish(eventstore.AppendResult{}, eventstore.ErrClosed)
 	}
 	<-s.stopped
+	s.commitMu.Lock() // an appender may be committing on the fast path
+	defer s.commitMu.Unlock()
 	s.life.Lock()
 	defer s.life.Unlock()
 	if err := s.db.Close(); err != nil {
