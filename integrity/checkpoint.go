@@ -144,8 +144,11 @@ func parseSignerKey(skey string) (signingKey, error) {
 	if err != nil {
 		return signingKey{}, fmt.Errorf("integrity: signing key: %w", err)
 	}
-	parts := strings.Split(skey, "+")
-	data, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+	// PRIVATE+KEY+<name>+<hash>+<data>; names hold no '+', but base64 may.
+	rest := strings.TrimPrefix(skey, "PRIVATE+KEY+")
+	_, rest, _ = strings.Cut(rest, "+")
+	_, rest, _ = strings.Cut(rest, "+")
+	data, err := base64.StdEncoding.DecodeString(rest)
 	if err != nil || len(data) != 1+ed25519.SeedSize || data[0] != 1 {
 		return signingKey{}, errors.New("integrity: signing key is not an Ed25519 note key")
 	}
