@@ -152,18 +152,6 @@ func (h *hashFile) flush() error {
 	return nil
 }
 
-// sync makes every hash so far durable; it runs before a checkpoint is
-// signed, so a signed tree never depends on hashes a crash could lose.
-func (h *hashFile) sync() error {
-	if err := h.flush(); err != nil {
-		return err
-	}
-	if err := h.f.Sync(); err != nil {
-		return fmt.Errorf("integrity: sync hash file: %w", err)
-	}
-	return nil
-}
-
 func (h *hashFile) close() error {
 	return errors.Join(h.flush(), h.f.Close())
 }

@@ -312,7 +312,7 @@ func TestCheckpointHistory(t *testing.T) {
 
 	// A torn last record is cut off on open.
 	require.NoError(t, os.WriteFile(all, append(b, notes[1][:20]...), 0o644))
-	l = openLog(t, dir, nil)
+	openLog(t, dir, nil)
 	b2, err := os.ReadFile(all)
 	require.NoError(t, err)
 	assert.Equal(t, b, b2)

@@ -55,18 +55,23 @@ type Report struct {
 
 // VerifyError is a verification failure at a known place in the log.
 type VerifyError struct {
-	// Index is the first leaf index (Position-1) known to be bad. When
-	// only a range is known, Index is its start and End its end
-	// (exclusive); otherwise End is Index+1.
+	// The first bad event has a leaf index (Position-1) in [Index, End).
+	// End is Index+1 when the event is known exactly: a stored leaf hash
+	// names it, or the event itself is malformed or missing. Otherwise
+	// Index is the end of the longest prefix that a signed root vouches
+	// for.
 	Index, End int64
-	Err        error // ErrMismatch, ErrMalformed or ErrFork
-	Reason     string
+	// Noticed is where the problem showed, e.g. the event whose stream
+	// revision skips after an earlier event was dropped or altered.
+	Noticed int64
+	Err     error // ErrMismatch, ErrMalformed or ErrFork
+	Reason  string
 }
 
 func (e *VerifyError) Error() string {
 	if e.End > e.Index+1 {
-		return fmt.Sprintf("%v: the first bad event is at a leaf index in [%d, %d) (positions %d–%d): %s",
-			e.Err, e.Index, e.End, e.Index+1, e.End, e.Reason)
+		return fmt.Sprintf("%v: the first bad event is at a leaf index in [%d, %d) (positions %d to %d); noticed at leaf index %d: %s",
+			e.Err, e.Index, e.End, e.Index+1, e.End, e.Noticed, e.Reason)
 	}
 	return fmt.Sprintf("%v: first bad event at leaf index %d (position %d): %s", e.Err, e.Index, e.Index+1, e.Reason)
 }
@@ -212,7 +217,13 @@ func newChecker(cfg Config) (*checker, error) {
 }
 
 func (c *checker) bad(index int64, kind error, reason string) *VerifyError {
-	return &VerifyError{Index: index, End: index + 1, Err: kind, Reason: reason}
+	return &VerifyError{Index: index, End: index + 1, Noticed: index, Err: kind, Reason: reason}
+}
+
+// suspect reports a problem noticed at index whose cause may lie anywhere
+// after the prefix a signed root vouches for.
+func (c *checker) suspect(index int64, reason string) *VerifyError {
+	return &VerifyError{Index: c.good, End: index + 1, Noticed: index, Err: ErrMismatch, Reason: reason}
 }
 
 // add takes the canonical bytes of leaf c.t.n.
@@ -221,17 +232,6 @@ func (c *checker) add(line []byte) error {
 	if len(line) == 0 {
 		return c.bad(i, ErrMalformed, "empty line")
 	}
-	stream, rev, err := header(line)
-	if err != nil {
-		return c.bad(i, ErrMalformed, err.Error())
-	}
-	if want := c.streams[string(stream)]; rev != want {
-		return c.bad(i, ErrMismatch, fmt.Sprintf(
-			"stream %s has revision %d here, expected %d: an event of that stream is missing, repeated or out of order",
-			stream, rev, want))
-	}
-	c.streams[string(stream)] = rev + 1
-
 	leaf := tlog.RecordHash(line)
 	if c.cfg.LeafHashes != nil && i < c.cfg.LeafHashCount {
 		stored, err := c.cfg.LeafHashes(i)
@@ -242,6 +242,17 @@ func (c *checker) add(line []byte) error {
 			return c.bad(i, ErrMismatch, fmt.Sprintf("the event hashes to %s but the log recorded %s for this leaf", leaf, stored))
 		}
 	}
+	stream, rev, err := header(line)
+	if err != nil {
+		return c.bad(i, ErrMalformed, err.Error())
+	}
+	if want := c.streams[string(stream)]; rev != want {
+		return c.suspect(i, fmt.Sprintf(
+			"stream %q has revision %d here, expected %d: an event of that stream is missing, repeated or out of order",
+			stream, rev, want))
+	}
+	c.streams[string(stream)] = rev + 1
+
 	if err := c.t.add(leaf); err != nil {
 		return err
 	}
@@ -266,7 +277,7 @@ func (c *checker) checkRoots() error {
 			return err
 		}
 		if !ok {
-			return &VerifyError{Index: c.good, End: n, Err: ErrMismatch, Reason: fmt.Sprintf(
+			return &VerifyError{Index: c.good, End: n, Noticed: n - 1, Err: ErrMismatch, Reason: fmt.Sprintf(
 				"the first %d events do not reproduce the checkpoint signed for that size (the first %d do)", n, c.good)}
 		}
 		c.good = n
@@ -285,14 +296,14 @@ func (c *checker) checkRoots() error {
 		}
 		if !ok {
 			if c.older != nil && !c.olderOK {
-				return &VerifyError{Index: c.good, End: min(n, c.older.Size), Err: ErrMismatch, Reason: fmt.Sprintf(
+				return &VerifyError{Index: c.good, End: min(n, c.older.Size), Noticed: n - 1, Err: ErrMismatch, Reason: fmt.Sprintf(
 					"the events reproduce neither the checkpoint of size %d nor the older one of size %d", n, c.older.Size)}
 			}
 			lo := c.good
 			if c.older != nil && c.olderOK {
 				lo = max(lo, c.older.Size)
 			}
-			return &VerifyError{Index: lo, End: n, Err: ErrMismatch, Reason: fmt.Sprintf(
+			return &VerifyError{Index: lo, End: n, Noticed: n - 1, Err: ErrMismatch, Reason: fmt.Sprintf(
 				"the first %d events hash to a root other than the signed checkpoint's %s", n, c.ckpt.Root)}
 		}
 		if c.older != nil && !c.olderOK {
