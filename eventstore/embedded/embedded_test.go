@@ -1,8 +1,10 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -279,4 +281,57 @@ func TestOpenRejectsOtherFormat(t *testing.T) {
 	require.NoError(t, s.Close())
 	_, err := Open(dir)
 	require.ErrorContains(t, err, `format "99"`)
+}
+
+func TestOptionsRouteMetricsAndPebbleLogs(t *testing.T) {
+	dir := t.TempDir()
+	ctx := ctxT(t)
+	s := openT(t, dir)
+	_, err := s.Append(ctx, "s", eventstore.Any(), ev(`{}`))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	reg := prometheus.NewRegistry()
+	var logs syncBuffer
+	s = openT(t, dir, WithMetrics(reg), WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	_, err = s.Append(ctx, "s", eventstore.Exact(0), ev(`{}`), ev(`{}`))
+	require.NoError(t, err)
+
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, f := range families {
+		m := f.GetMetric()[0]
+		switch {
+		case m.Counter != nil:
+			got[f.GetName()] = m.GetCounter().GetValue()
+		case m.Histogram != nil:
+			got[f.GetName()] = float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	assert.Equal(t, map[string]float64{
+		"ledger_eventstore_append_seconds": 1,
+		"ledger_eventstore_group_requests": 1,
+		"ledger_eventstore_syncs_total":    1,
+		"ledger_eventstore_events_total":   2,
+	}, got)
+	assert.Contains(t, logs.String(), "component=pebble", "Pebble's log goes through the given logger")
+}
+
+// syncBuffer is a bytes.Buffer safe for Pebble's background goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
