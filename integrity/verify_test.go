@@ -277,15 +277,19 @@ func TestHeader(t *testing.T) {
 	}
 }
 
-// emptyTreeConfig is a Config for the empty tree under a fresh key.
-func emptyTreeConfig(tb testing.TB) Config {
+// signedConfig is a Config for checkpoint c under a fresh key.
+func signedConfig(tb testing.TB, c Checkpoint) Config {
 	skey, vkey, err := note.GenerateKey(rand.Reader, DefaultOrigin)
 	require.NoError(tb, err)
 	signer, err := note.NewSigner(skey)
 	require.NoError(tb, err)
-	msg, err := note.Sign(&note.Note{Text: Checkpoint{Origin: DefaultOrigin, Root: emptyRoot()}.Text()}, signer)
+	msg, err := note.Sign(&note.Note{Text: c.Text()}, signer)
 	require.NoError(tb, err)
 	return Config{Checkpoint: msg, Key: vkey}
+}
+
+func emptyTreeConfig(tb testing.TB) Config {
+	return signedConfig(tb, Checkpoint{Origin: DefaultOrigin, Root: emptyRoot()})
 }
 
 func FuzzVerifyLeaves(f *testing.F) {

@@ -1,0 +1,93 @@
+package integrity
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/malmo/participation-ledger/eventstore"
+)
+
+// benchEvent is a typical event: a comment of a few hundred bytes.
+func benchEvent(pos int) eventstore.Event {
+	return eventstore.Event{
+		ID: uuid.New(), Stream: fmt.Sprintf("submission-%d", (pos-1)%1000), Type: "CommentPosted", Version: 1,
+		Data: fmt.Appendf(nil, `{"comment_id":"c-%d","submission_id":"s-%d","body":{"sealed":"%0200d"},"language":"sv"}`, pos, pos%1000, pos),
+		Metadata: eventstore.Metadata{Actor: "p-42", Role: "participant", CorrelationID: "req-1",
+			OccurredAt: time.Date(2024, 9, 9, 10, 0, 0, 0, time.UTC)},
+		Revision: uint64((pos - 1) / 1000), Position: eventstore.Position(pos), RecordedAt: time.Date(2024, 9, 9, 10, 0, 0, 0, time.UTC),
+	}
+}
+
+// BenchmarkAdd is the Merkle cost per appended event (P6): canonical bytes,
+// leaf hash, subtree hashes and the buffered hash-file write.
+func BenchmarkAdd(b *testing.B) {
+	l, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	evs := make([]eventstore.Event, 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev := &evs[i%len(evs)]
+		if i < len(evs) {
+			*ev = benchEvent(i + 1)
+		}
+		ev.Position = eventstore.Position(i + 1)
+		if err := l.Add(*ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSignCheckpoint is the once-a-second cost: flush, fsync, sign,
+// append to the history and replace the latest checkpoint.
+func BenchmarkSignCheckpoint(b *testing.B) {
+	l, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	for i := 0; i < b.N; i++ {
+		if err := l.Add(benchEvent(i + 1)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.SignCheckpoint(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyLeaves reports the offline verification rate.
+func BenchmarkVerifyLeaves(b *testing.B) {
+	const n = 100_000
+	var buf bytes.Buffer
+	var t memTree
+	for i := 1; i <= n; i++ {
+		line := eventstore.Canonical(benchEvent(i))
+		buf.Write(line)
+		buf.WriteByte('\n')
+		if err := t.add(tlog.RecordHash(line)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	root, err := tlog.TreeHash(n, &t)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := signedConfig(b, Checkpoint{Origin: DefaultOrigin, Size: n, Root: root})
+	b.SetBytes(int64(buf.Len()))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := VerifyLeaves(bytes.NewReader(buf.Bytes()), cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
