@@ -31,8 +31,7 @@ type request struct {
 	stream   string
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
-	size     int
-	start    time.Time
+	size     int // rough bytes, for maxGroupBytes
 
 	res  eventstore.AppendResult
 	err  error
@@ -76,7 +75,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, start: start, done: make(chan struct{})}
+	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, done: make(chan struct{})}
 	for _, e := range events {
 		r.size += len(e.Data) + 256
 	}
@@ -90,8 +89,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if s.commitMu.TryLock() {
 		// Nobody is committing: commit here rather than hand the request
 		// to the committer goroutine and wait to be handed the answer
-		// back. Those two wake-ups cost a lone appender a measurable part
-		// of an fsync.
+		// back: those two goroutine wake-ups are pure latency for a lone
+		// appender.
 		s.commitUntil(r)
 		s.commitMu.Unlock()
 		if s.queued() {
