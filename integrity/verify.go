@@ -288,6 +288,9 @@ func (c *checker) checkRoots() error {
 			return err
 		}
 		c.olderOK = ok
+		if ok {
+			c.good = max(c.good, n)
+		}
 	}
 	if n == c.ckpt.Size {
 		ok, err := matches(c.ckpt.Root)

@@ -43,6 +43,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		// one line per subcommand, in its own file
+		"key":    {"print the checkpoint signing key's verifier key", cmdKey},
+		"verify": {"verify a data directory, an export or a receipt offline", cmdVerify},
 	}
 }
 

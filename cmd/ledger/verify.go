@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/malmo/participation-ledger/eventstore"
+	"github.com/malmo/participation-ledger/eventstore/embedded"
+	"github.com/malmo/participation-ledger/integrity"
+)
+
+const verifyUsage = `usage:
+  ledger verify [--data DIR] [--key VERIFIER] [--since OLD_CHECKPOINT_FILE]
+  ledger verify --export DIR [--key VERIFIER] [--since OLD_CHECKPOINT_FILE]
+  ledger verify --receipt FILE [--key VERIFIER]
+
+Recomputes every leaf and the root of the ledger's Merkle tree and checks them
+against the signed checkpoint (and, with --since, that the log extends an
+older checkpoint you kept). VERIFIER is the key printed by 'ledger key', or a
+file holding it. Exit status 0 only if everything holds.
+`
+
+// cmdVerify checks a data directory, an auditor export or a receipt offline.
+func cmdVerify(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	return runVerify(ctx, args, getenv, stdout, stderr, openEmbeddedStore)
+}
+
+// openEmbeddedStore opens the embedded store of a data directory. It is
+// exclusive, so verifying a data directory needs the server stopped (or a
+// backup, or an export).
+func openEmbeddedStore(dataDir string) (eventstore.Store, error) {
+	return embedded.Open(filepath.Join(dataDir, "store"))
+}
+
+func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer,
+	openStore func(dataDir string) (eventstore.Store, error)) error {
+	fs := newFlags("verify", stderr)
+	fs.Usage = func() { io.WriteString(stderr, verifyUsage); fs.PrintDefaults() }
+	data := dataFlag(fs, getenv)
+	exportDir := fs.String("export", "", "auditor export directory (events.ndjson, checkpoint)")
+	receipt := fs.String("receipt", "", "receipt JSON file")
+	keyArg := fs.String("key", "", "verifier key, or a file holding it")
+	since := fs.String("since", "", "an older signed checkpoint the log must extend")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *exportDir != "" && *receipt != "" || *receipt != "" && *since != "" {
+		fs.Usage()
+		return errUsage
+	}
+	key, err := verifierKeyArg(*keyArg)
+	if err != nil {
+		return err
+	}
+	var older []byte
+	if *since != "" {
+		if older, err = os.ReadFile(*since); err != nil {
+			return fmt.Errorf("older checkpoint: %w", err)
+		}
+	}
+	switch {
+	case *receipt != "":
+		return verifyReceipt(*receipt, key, *data, stdout)
+	case *exportDir != "":
+		return verifyExport(*exportDir, key, older, stdout)
+	default:
+		return verifyData(ctx, *data, key, older, stdout, openStore)
+	}
+}
+
+// verifierKeyArg accepts a verifier key or the name of a file holding one.
+func verifierKeyArg(arg string) (string, error) {
+	if arg == "" {
+		return "", nil
+	}
+	if b, err := os.ReadFile(arg); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if strings.Count(arg, "+") < 2 {
+		return "", fmt.Errorf("--key %q is neither a verifier key (name+hash+key) nor a readable file", arg)
+	}
+	return arg, nil
+}
+
+func verifyData(ctx context.Context, dir, key string, older []byte, stdout io.Writer,
+	openStore func(string) (eventstore.Store, error)) error {
+	if key == "" {
+		var err error
+		if key, err = integrity.ReadVerifier(dir); err != nil {
+			return fmt.Errorf("no --key given and %w", err)
+		}
+		fmt.Fprintf(stdout, "key: %s (recorded in %s; pass --key for a check independent of this directory)\n",
+			key, filepath.Join(dir, "integrity", "verifier"))
+	} else {
+		fmt.Fprintf(stdout, "key: %s (from --key)\n", key)
+	}
+	ckpt, err := os.ReadFile(filepath.Join(dir, "integrity", "checkpoint"))
+	if err != nil {
+		return fmt.Errorf("signed checkpoint: %w", err)
+	}
+	cfg := integrity.Config{Checkpoint: ckpt, Key: key, Older: older, AllowUncovered: true}
+	if hist, err := os.ReadFile(filepath.Join(dir, "integrity", "checkpoints")); err == nil {
+		cfg.History, _ = integrity.SplitNotes(hist)
+	}
+	if hf, err := integrity.OpenHashFile(dir); err == nil {
+		defer hf.Close()
+		cfg.LeafHashes, cfg.LeafHashCount = hf.LeafHash, hf.Leaves()
+	}
+	store, err := openStore(dir)
+	if err != nil {
+		return fmt.Errorf("opening the store (is the ledger being served? verify a backup or an export instead): %w", err)
+	}
+	defer store.Close()
+	r, err := integrity.VerifyStore(ctx, store, cfg)
+	if err != nil {
+		return err
+	}
+	printVerifyReport(stdout, r)
+	return nil
+}
+
+func verifyExport(dir, key string, older []byte, stdout io.Writer) error {
+	if key == "" {
+		b, err := os.ReadFile(filepath.Join(dir, "key"))
+		if err != nil {
+			return errors.New("an export is verified against a key you trust: pass --key (the export has no key file either)")
+		}
+		key = strings.TrimSpace(string(b))
+		fmt.Fprintf(stdout, "key: %s (from the export's key file; pass --key for a check independent of the export)\n", key)
+	} else {
+		fmt.Fprintf(stdout, "key: %s (from --key)\n", key)
+	}
+	ckpt, err := os.ReadFile(filepath.Join(dir, "checkpoint"))
+	if err != nil {
+		return fmt.Errorf("signed checkpoint: %w", err)
+	}
+	cfg := integrity.Config{Checkpoint: ckpt, Key: key, Older: older}
+	if hist, err := os.ReadFile(filepath.Join(dir, "checkpoints")); err == nil {
+		cfg.History, _ = integrity.SplitNotes(hist)
+	}
+	f, err := os.Open(filepath.Join(dir, "events.ndjson"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := integrity.VerifyLeaves(f, cfg)
+	if err != nil {
+		return err
+	}
+	printVerifyReport(stdout, r)
+	return nil
+}
+
+func verifyReceipt(path, key, dataDir string, stdout io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	r, err := integrity.ParseReceipt(b)
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		if key, err = integrity.ReadVerifier(dataDir); err != nil {
+			return errors.New("a receipt is verified against the ledger's key: pass --key")
+		}
+		fmt.Fprintf(stdout, "key: %s (recorded in %s)\n", key, filepath.Join(dataDir, "integrity", "verifier"))
+	} else {
+		fmt.Fprintf(stdout, "key: %s (from --key)\n", key)
+	}
+	if err := integrity.VerifyReceipt(r, key); err != nil {
+		return err
+	}
+	what := "its leaf hash"
+	if r.Event != nil {
+		what = "its event bytes"
+	}
+	fmt.Fprintf(stdout, "ok: event %s is leaf %d (position %d) of the signed tree of size %d (checked %s and the inclusion proof)\n",
+		r.EventID, r.LeafIndex, r.LeafIndex+1, r.TreeSize, what)
+	return nil
+}
+
+func printVerifyReport(w io.Writer, r integrity.Report) {
+	rate := float64(r.Events) / max(r.Elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(w, "ok: %d events reproduce the signed checkpoint %q size %d root %s\n",
+		r.Events, r.Checkpoint.Origin, r.Checkpoint.Size, r.Checkpoint.Root)
+	if r.Older != nil {
+		fmt.Fprintf(w, "ok: the log extends the older checkpoint of size %d\n", r.Older.Size)
+	}
+	if r.History > 0 {
+		fmt.Fprintf(w, "ok: %d earlier checkpoints reproduced too\n", r.History)
+	}
+	if r.Uncovered > 0 {
+		fmt.Fprintf(w, "note: %d events after the checkpoint are not yet covered by a signature\n", r.Uncovered)
+	}
+	fmt.Fprintf(w, "%s, %.0f events/s\n", r.Elapsed.Round(time.Millisecond), rate)
+}
