@@ -29,6 +29,9 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"math"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,10 +51,14 @@ const MaxAppendBytes = 16 << 20
 
 // Store is an eventstore.Store on KurrentDB.
 type Store struct {
-	cfg    config
-	log    *slog.Logger
-	client *esdb.Client
-	idx    *index
+	cfg config
+	log *slog.Logger
+	idx *index
+
+	callMu   sync.RWMutex // read-held by every call into the client
+	clientMu sync.Mutex
+	client   *esdb.Client
+	conf     *esdb.Configuration
 
 	syncMu sync.Mutex // one catch-up read of $all at a time
 
@@ -139,8 +146,18 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 	if cfg.user != "" {
 		conf.Username, conf.Password = cfg.user, cfg.password
 	}
+	// Client v4.2.0 gives up for good after maxDiscoverAttempts failed
+	// discoveries (10 × 100 ms by default); calls made during the last
+	// discovery then block forever and later ones fail, so a node restart
+	// or an election of more than a second would break the Store. Keep
+	// rediscovering instead: calls wait for a node (the client's discovery
+	// ignores contexts), which is what a ledger wants during a failover.
+	conf.MaxDiscoverAttempts = math.MaxInt32
 	log := cfg.logger.With("component", "kurrent")
 	conf.Logger = clientLogger(log)
+	if err := reachable(ctx, conf); err != nil {
+		return nil, err
+	}
 	client, err := esdb.NewClient(conf)
 	if err != nil {
 		return nil, fmt.Errorf("kurrent: %w", err)
@@ -150,18 +167,60 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 		cfg:    cfg,
 		log:    log,
 		client: client,
+		conf:   conf,
 		idx:    newIndex(cfg.ns),
 		done:   make(chan struct{}),
 		cancel: cancel,
 	}
-	if err := s.catchUp(ctx); err != nil {
+	// The client's node discovery ignores contexts, so the first read runs
+	// aside and Open gives up when ctx does.
+	read := make(chan error, 1)
+	go func() { read <- s.catchUp(ctx) }()
+	returned := false
+	select {
+	case err = <-read:
+		returned = true
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
 		cancel()
-		_ = client.Close()
+		if returned {
+			// Nothing is inside the client; otherwise it is left to the
+			// garbage collector, as in Close.
+			_ = client.Close()
+		}
 		return nil, wrap("reading $all", err)
 	}
 	s.wg.Add(1)
 	go s.follow(followCtx)
 	return s, nil
+}
+
+// reachable fails fast when no node named by conf accepts a TCP connection,
+// rather than leaving the client to rediscover forever.
+func reachable(ctx context.Context, conf *esdb.Configuration) error {
+	if conf.DnsDiscover {
+		return nil
+	}
+	addrs := []string{conf.Address}
+	if len(conf.GossipSeeds) > 0 {
+		addrs = addrs[:0]
+		for _, e := range conf.GossipSeeds {
+			addrs = append(addrs, net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port))))
+		}
+	}
+	var errs []error
+	for _, a := range addrs {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", a)
+		cancel()
+		if err == nil {
+			return conn.Close()
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("kurrent: no node reachable: %w", errors.Join(errs...))
 }
 
 // clientLogger routes the client library's printf-style logs through slog.
@@ -228,10 +287,13 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 	}
 	for attempt := 1; ; attempt++ {
 		timeout := s.cfg.timeout
-		_, err := s.client.AppendToStream(ctx, s.cfg.ns+stream, esdb.AppendToStreamOptions{
-			ExpectedRevision: toExpected(expected),
-			Deadline:         &timeout,
-		}, wire...)
+		err := s.with(func(c *esdb.Client) error {
+			_, err := c.AppendToStream(ctx, s.cfg.ns+stream, esdb.AppendToStreamOptions{
+				ExpectedRevision: toExpected(expected),
+				Deadline:         &timeout,
+			}, wire...)
+			return err
+		})
 		if err == nil {
 			return s.finish(ctx, stream, events, ids, waiters)
 		}
@@ -420,11 +482,15 @@ func (s *Store) readStream(ctx context.Context, stream string, opts eventstore.R
 			}
 		}
 		timeout := s.cfg.timeout
-		rs, err := s.client.ReadStream(ctx, s.cfg.ns+stream, esdb.ReadStreamOptions{Direction: dir, From: pos, Deadline: &timeout}, uint64(n))
-		if err != nil {
-			return nil, wrap("read "+stream, err)
-		}
-		got, err := collect(rs)
+		var got []*esdb.RecordedEvent
+		err := s.with(func(c *esdb.Client) error {
+			rs, err := c.ReadStream(ctx, s.cfg.ns+stream, esdb.ReadStreamOptions{Direction: dir, From: pos, Deadline: &timeout}, uint64(n))
+			if err != nil {
+				return err
+			}
+			got, err = collect(rs)
+			return err
+		})
 		if err != nil {
 			if code(err) == esdb.ErrorCodeResourceNotFound {
 				if len(out) == 0 {
@@ -510,11 +576,15 @@ func (s *Store) readIndexed(ctx context.Context, after eventstore.Position, limi
 		// Some slack for interleaved system events.
 		n := min(want-len(out), s.cfg.page) + 16
 		timeout := s.cfg.timeout
-		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{From: from, Deadline: &timeout}, uint64(n))
-		if err != nil {
-			return nil, wrap("read $all", err)
-		}
-		got, err := collect(rs)
+		var got []*esdb.RecordedEvent
+		err := s.with(func(c *esdb.Client) error {
+			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{From: from, Deadline: &timeout}, uint64(n))
+			if err != nil {
+				return err
+			}
+			got, err = collect(rs)
+			return err
+		})
 		if err != nil {
 			return nil, wrap("read $all", err)
 		}
@@ -574,11 +644,15 @@ func (s *Store) catchUp(ctx context.Context) error {
 	defer s.syncMu.Unlock()
 	for {
 		timeout := s.cfg.timeout
-		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{From: s.idx.from(), Deadline: &timeout}, uint64(s.cfg.page))
-		if err != nil {
+		var got []*esdb.RecordedEvent
+		err := s.with(func(c *esdb.Client) error {
+			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{From: s.idx.from(), Deadline: &timeout}, uint64(s.cfg.page))
+			if err != nil {
+				return err
+			}
+			got, err = collect(rs)
 			return err
-		}
-		got, err := collect(rs)
+		})
 		if err != nil {
 			return err
 		}
@@ -603,36 +677,42 @@ func (s *Store) follow(ctx context.Context) {
 		if s.cfg.ns != "" {
 			filter = &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{s.cfg.ns}}
 		}
-		sub, err := s.client.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
-			From:               s.idx.from(),
-			Filter:             filter,
-			MaxSearchWindow:    32,
-			CheckpointInterval: 1,
-		})
-		if err != nil {
-			s.log.Warn("subscribing to $all", "err", err, "retry_in", backoff)
-			if s.sleep(ctx, backoff) != nil {
-				return
+		subscribed := false
+		err := s.with(func(c *esdb.Client) error {
+			sub, err := c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
+				From:               s.idx.from(),
+				Filter:             filter,
+				MaxSearchWindow:    32,
+				CheckpointInterval: 1,
+			})
+			if err != nil {
+				return err
 			}
-			backoff = min(2*backoff, 5*time.Second)
-			continue
-		}
-		s.log.Debug("subscribed to $all", "subscription", sub.Id())
-		for {
-			ev := sub.Recv()
-			if ev.EventAppeared != nil {
-				s.idx.apply(ev.EventAppeared.Event)
-				backoff = s.cfg.backoff
-			} else if ev.CheckPointReached != nil {
-				s.idx.advance(*ev.CheckPointReached)
-			} else if ev.SubscriptionDropped != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("$all subscription dropped; resubscribing", "err", ev.SubscriptionDropped.Error)
+			defer sub.Close()
+			subscribed = true
+			s.log.Debug("subscribed to $all", "subscription", sub.Id())
+			for {
+				ev := sub.Recv()
+				switch {
+				case ev.EventAppeared != nil:
+					s.idx.apply(ev.EventAppeared.Event)
+					backoff = s.cfg.backoff
+				case ev.CheckPointReached != nil:
+					s.idx.advance(*ev.CheckPointReached)
+				case ev.SubscriptionDropped != nil:
+					return ev.SubscriptionDropped.Error
 				}
-				break
 			}
+		})
+		if ctx.Err() != nil {
+			return
 		}
-		_ = sub.Close()
+		if subscribed {
+			s.log.Warn("$all subscription dropped; resubscribing", "err", err, "retry_in", backoff)
+		} else {
+			s.log.Warn("subscribing to $all", "err", err, "retry_in", backoff)
+			backoff = min(2*backoff, 5*time.Second)
+		}
 		if s.sleep(ctx, backoff) != nil {
 			return
 		}
@@ -715,8 +795,79 @@ func (s *Store) Close() error {
 	close(s.done)
 	s.mu.Unlock()
 	s.cancel()
-	s.wg.Wait()
-	return s.client.Close()
+	if !waitFor(s.wg.Wait, closeWait) {
+		s.log.Warn("$all follower did not stop; it is blocked in the client's node discovery")
+	}
+	// Closing the client while a call is inside it can panic the client
+	// (it sends on the channel Close closes), and a call blocked in node
+	// discovery ignores its context. So close only once no call is inside;
+	// otherwise leave the client to the garbage collector.
+	deadline := time.Now().Add(closeWait)
+	for !s.callMu.TryLock() {
+		if time.Now().After(deadline) {
+			s.log.Warn("leaving the KurrentDB client open: calls are blocked in its node discovery")
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	defer s.callMu.Unlock()
+	return s.esdb().Close()
+}
+
+// closeWait bounds how long Close waits for calls into the client to end.
+const closeWait = 3 * time.Second
+
+func waitFor(wait func(), d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// with runs f with the current client, unless the Store is closed. Calls
+// hold callMu's read lock so that Close can tell when none is inside the
+// client.
+func (s *Store) with(f func(c *esdb.Client) error) error {
+	s.callMu.RLock()
+	defer s.callMu.RUnlock()
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	c := s.esdb()
+	return s.check(c, f(c))
+}
+
+func (s *Store) esdb() *esdb.Client {
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	return s.client
+}
+
+// check returns err after replacing the client if err says it has closed
+// itself. With unbounded discovery (see Open) that should not happen; this
+// is the defence if it does: the caller's retry then uses a fresh client.
+func (s *Store) check(c *esdb.Client, err error) error {
+	if code(err) != esdb.ErrorCodeConnectionClosed || s.checkOpen() != nil {
+		return err
+	}
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	if s.client != c || s.checkOpen() != nil {
+		return err // already replaced, or closing
+	}
+	fresh, nerr := esdb.NewClient(s.conf)
+	if nerr != nil {
+		return errors.Join(err, nerr)
+	}
+	s.log.Warn("KurrentDB client closed after failed discovery; starting a new one")
+	// The old client is not closed: its own calls may still be sending
+	// to it, and Close would make them panic. It holds no connection.
+	s.client = fresh
+	return err
 }
 
 func (s *Store) checkOpen() error {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -22,10 +23,15 @@ import (
 	"github.com/malmo/participation-ledger/eventstore/storetest"
 )
 
-// envFakeURL passes the address of TestConformance's fake to storetest's
-// crash child, a second process that must reach the same server, as a
-// restarted ledger process reaches the same KurrentDB cluster.
-const envFakeURL = "KURRENT_TEST_FAKE_URL"
+// envFakeURL passes the address of a fake in the test process to
+// storetest's crash child, a second process that must reach the same
+// server, as a restarted ledger process reaches the same KurrentDB cluster.
+// The child marks its directory with sharedMarker so that the parent, on
+// reopening it, uses that server too.
+const (
+	envFakeURL   = "KURRENT_TEST_FAKE_URL"
+	sharedMarker = "kurrent-shared-fake"
+)
 
 // namespaceFor gives each storetest directory its own namespace: an empty
 // ledger on a shared server, found again on reopen and by the crash child.
@@ -43,29 +49,38 @@ func open(t testing.TB, url string, opts ...kurrent.Option) *kurrent.Store {
 	return st
 }
 
-// TestConformance runs the suite against one fake that outlives the
-// Stores, each case in its own namespace, so that reopening and the crash
-// child (which connects to this process's fake) are meaningful.
-func TestConformance(t *testing.T) {
-	url := os.Getenv(envFakeURL)
-	if url == "" {
-		srv := newFake(t)
-		url = srv.URL()
-		t.Setenv(envFakeURL, url)
-	}
-	storetest.Run(t, storetest.Harness{
-		Open:    func(t testing.TB, dir string) eventstore.Store { return open(t, url, namespaceFor(dir)) },
-		Durable: true,
-	})
-}
-
-// TestConformanceOwnServer runs the suite with a fresh fake per case and no
+// TestConformance runs the suite with a fake per case directory that
+// outlives the Stores opened on it, so reopening is meaningful, and with no
 // namespace: the whole of $all, system events included, is the ledger's.
-func TestConformanceOwnServer(t *testing.T) {
+// The crash child (another process) cannot reach a fake of its own after it
+// is killed, so it uses a fake of this process, in a namespace.
+func TestConformance(t *testing.T) {
+	shared := os.Getenv(envFakeURL)
+	if shared == "" {
+		shared = newFake(t).URL()
+		t.Setenv(envFakeURL, shared)
+	}
+	var mu sync.Mutex
+	fakes := map[string]string{}
 	storetest.Run(t, storetest.Harness{
 		Open: func(t testing.TB, dir string) eventstore.Store {
-			return open(t, newFake(t).URL())
+			marker := filepath.Join(dir, sharedMarker)
+			if os.Getenv("STORETEST_CRASH_DIR") == dir {
+				require.NoError(t, os.WriteFile(marker, nil, 0o600))
+			}
+			if _, err := os.Stat(marker); err == nil {
+				return open(t, shared, namespaceFor(dir))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			url, ok := fakes[dir]
+			if !ok {
+				url = newFake(t).URL()
+				fakes[dir] = url
+			}
+			return open(t, url)
 		},
+		Durable: true,
 	})
 }
 
@@ -422,4 +437,78 @@ func TestNamespace(t *testing.T) {
 	require.Len(t, readAll(t, y), 1)
 	_, err = kurrent.Open(ctx, srv.URL(), kurrent.WithNamespace("$x"))
 	require.ErrorIs(t, err, eventstore.ErrInvalid)
+}
+
+// TestServerRestart takes the server away for 1.5 s, longer than the
+// client's default discovery (10 attempts, 100 ms apart) after which it
+// would close itself for good, even with maxDiscoverAttempts set in the
+// connection string. The Store keeps it rediscovering: calls wait for the
+// server, the append lands once, and a subscriber continues without gap or
+// duplicate.
+func TestServerRestart(t *testing.T) {
+	testServerRestart(t, "&maxDiscoverAttempts=3")
+}
+
+func testServerRestart(t *testing.T, settings string) {
+	srv := newFake(t)
+	ctx := ctxFor(t)
+	st := open(t, srv.URL()+settings, kurrent.WithTimeout(500*time.Millisecond))
+	defer st.Close()
+	_, err := st.Append(ctx, "process-1", eventstore.NoStream(), events(0, 5)...)
+	require.NoError(t, err)
+
+	got := make(chan eventstore.Event, 100)
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for e, err := range st.Subscribe(subCtx, 0) {
+			if err != nil {
+				return
+			}
+			got <- e
+		}
+	}()
+
+	restarted := make(chan error, 1)
+	go func() { restarted <- srv.Restart(1500 * time.Millisecond) }()
+	time.Sleep(50 * time.Millisecond)
+	batch := events(1, 2)
+	var res eventstore.AppendResult
+	failures := 0
+	for {
+		res, err = st.Append(ctx, "process-1", eventstore.Exact(4), batch...)
+		if err == nil {
+			break
+		}
+		failures++
+		require.Less(t, failures, 50, "still failing: %v", err)
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.NoError(t, <-restarted)
+	t.Logf("append succeeded after %d failed calls", failures)
+	require.Equal(t, eventstore.Position(7), res.Last().Position)
+	_, err = st.Append(ctx, "process-2", eventstore.NoStream(), events(2, 1)...)
+	require.NoError(t, err)
+
+	for p := 1; p <= 8; p++ {
+		select {
+		case e := <-got:
+			require.Equal(t, eventstore.Position(p), e.Position)
+		case <-time.After(15 * time.Second):
+			t.Fatalf("subscriber stuck before Position %d", p)
+		}
+	}
+	require.Len(t, readAll(t, st), 8)
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	srv := newFake(t)
+	url := srv.URL()
+	srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := kurrent.Open(ctx, url)
+	require.ErrorContains(t, err, "no node reachable")
+	require.Less(t, time.Since(start), 2*time.Second)
 }

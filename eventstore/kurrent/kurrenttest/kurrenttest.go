@@ -42,10 +42,10 @@ const maxMessageBytes = 20 << 20
 
 // Server is a running fake KurrentDB. All methods are safe for concurrent use.
 type Server struct {
-	lis  net.Listener
-	grpc *grpc.Server
+	addr string
 
 	mu       sync.Mutex
+	grpc     *grpc.Server
 	rng      *rand.Rand
 	log      []record         // $all, in (commit, prepare) order
 	streams  map[string][]int // stream name -> indexes into log, by revision
@@ -94,8 +94,7 @@ func Start(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		lis:     lis,
-		grpc:    grpc.NewServer(grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes)),
+		addr:    lis.Addr().String(),
 		streams: make(map[string][]int),
 		cursor:  1 << 12, // KurrentDB's first records are its own
 		notify:  make(chan struct{}),
@@ -112,13 +111,48 @@ func Start(opts ...Option) (*Server, error) {
 		s.writeSystemLocked("$projections-$all", "$ProjectionsInitialized")
 		s.mu.Unlock()
 	}
-	api.RegisterStreamsServer(s.grpc, &streamsServer{s: s})
-	go func() { _ = s.grpc.Serve(lis) }()
+	s.serve(lis)
 	return s, nil
 }
 
+func (s *Server) serve(lis net.Listener) {
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes))
+	api.RegisterStreamsServer(g, &streamsServer{s: s})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		_ = lis.Close()
+		return
+	}
+	s.grpc = g
+	go func() { _ = g.Serve(lis) }()
+}
+
+// Restart stops serving for down, as a restarting node does (every
+// connection and subscription breaks), then serves again on the same
+// address with its data intact.
+func (s *Server) Restart(down time.Duration) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return errors.New("fake: stopped")
+	}
+	close(s.drop)
+	s.drop = make(chan struct{})
+	g := s.grpc
+	s.mu.Unlock()
+	g.Stop()
+	time.Sleep(down)
+	lis, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	s.serve(lis)
+	return nil
+}
+
 // Addr returns the server's host:port.
-func (s *Server) Addr() string { return s.lis.Addr().String() }
+func (s *Server) Addr() string { return s.addr }
 
 // URL returns the connection string for the client.
 func (s *Server) URL() string { return "esdb://" + s.Addr() + "?tls=false" }
@@ -129,8 +163,9 @@ func (s *Server) Close() {
 		s.mu.Lock()
 		s.stopped = true
 		close(s.drop)
+		g := s.grpc
 		s.mu.Unlock()
-		s.grpc.Stop()
+		g.Stop()
 	})
 }
 
@@ -471,11 +506,10 @@ func (ss *streamsServer) Read(req *api.ReadReq, stream api.Streams_ReadServer) e
 func (ss *streamsServer) readStream(o *api.ReadReq_Options, stream api.Streams_ReadServer) error {
 	s := ss.s
 	so := o.GetStream()
-	name := string(so.GetStreamIdentifier().GetStreamName())
 	count := o.GetCount()
 
 	s.mu.Lock()
-	revs := s.streams[name]
+	revs := s.streams[string(so.GetStreamIdentifier().GetStreamName())]
 	var out []*api.ReadResp
 	if len(revs) == 0 {
 		out = append(out, &api.ReadResp{Content: &api.ReadResp_StreamNotFound_{StreamNotFound: &api.ReadResp_StreamNotFound{
