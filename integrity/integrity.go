@@ -362,7 +362,9 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.closed = true
-	if errors.Is(serr, ErrClosed) || errors.Is(serr, l.failed) {
+	// A log that is closed, failed or still rebuilding has nothing new it
+	// may sign; that is not a failure to close.
+	if errors.Is(serr, ErrClosed) || errors.Is(serr, ErrNotCovered) || l.failed != nil {
 		serr = nil
 	}
 	return errors.Join(serr, l.hf.close(), l.lock.Close())
