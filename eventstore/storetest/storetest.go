@@ -77,7 +77,15 @@ func (s *suite) open(t testing.TB, dir string) eventstore.Store {
 	t.Helper()
 	st := s.h.Open(t, dir)
 	require.NotNil(t, st, "Harness.Open returned nil")
-	t.Cleanup(func() { _ = st.Close() })
+	t.Cleanup(func() {
+		done := make(chan struct{})
+		go func() { _ = st.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(callTimeout):
+			t.Errorf("Close did not return within %v", callTimeout)
+		}
+	})
 	return st
 }
 
@@ -95,9 +103,38 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
+// callTimeout bounds a single store call the suite waits for.
+const callTimeout = 20 * time.Second
+
+// bounded runs f, failing t if it does not return within callTimeout: a
+// store that deadlocks (say, an append waiting on a subscriber) then fails
+// its case with a message instead of hanging the test binary.
+func bounded[T any](t testing.TB, what string, f func() T) T {
+	t.Helper()
+	done := make(chan T, 1)
+	go func() { done <- f() }()
+	select {
+	case v := <-done:
+		return v
+	case <-time.After(callTimeout):
+		require.FailNow(t, what+" did not return", "within %v: the store is deadlocked or far too slow", callTimeout)
+		panic("unreachable")
+	}
+}
+
+type appendOutcome struct {
+	res eventstore.AppendResult
+	err error
+}
+
 func mustAppend(t testing.TB, st eventstore.Store, stream string, exp eventstore.ExpectedRevision, evs ...eventstore.EventData) eventstore.AppendResult {
 	t.Helper()
-	res, err := st.Append(testCtx(t), stream, exp, evs...)
+	ctx := testCtx(t)
+	out := bounded(t, "Append", func() appendOutcome {
+		res, err := st.Append(ctx, stream, exp, evs...)
+		return appendOutcome{res, err}
+	})
+	res, err := out.res, out.err
 	require.NoError(t, err, "append %d events to %q with expected %s", len(evs), stream, exp)
 	require.Len(t, res.Events, len(evs))
 	return res

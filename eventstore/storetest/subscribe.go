@@ -212,7 +212,7 @@ func (s *suite) testSubscribeWhileAppending(t *testing.T) {
 	}
 	<-started
 	middle := subscribe(ctx, st, 3)
-	total.Wait()
+	bounded(t, "concurrent appends", func() struct{} { total.Wait(); return struct{}{} })
 	close(counts)
 	close(errs)
 	require.NoError(t, errors.Join(collect(errs)...))
