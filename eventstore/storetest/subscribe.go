@@ -311,8 +311,8 @@ func (s *suite) testSubscribeCancel(t *testing.T) {
 	sub = subscribe(ctx, st, 3)
 	require.ErrorIs(t, sub.end(t), context.DeadlineExceeded)
 
-	// Already cancelled: the sequence is just the error, even with events
-	// to catch up on.
+	// Already cancelled: the sequence ends with the context's error (a
+	// store may or may not deliver some catch-up events first).
 	ctx, cancel = context.WithCancel(testCtx(t))
 	cancel()
 	var yields []error
