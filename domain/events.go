@@ -338,6 +338,7 @@ type ModerationDecided struct {
 	Source             DecisionSource    `json:"source"`
 	FlagIDs            []string          `json:"flag_ids"` // the notices decided on
 	Moderator          string            `json:"moderator"`
+	DecidedAt          time.Time         `json:"decided_at"` // DSA application date; starts the appeal window
 }
 
 // AuthorNotified records that the author was told of a decision (or of the
