@@ -1,0 +1,153 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore"
+)
+
+// RecordedEvent is one event in a participant's data download, with its
+// personal fields opened: each sealed field {"subject","sealed"} becomes
+// {"subject","text"} or {"subject","disposed":true}.
+type RecordedEvent struct {
+	Position   eventstore.Position `json:"position"`
+	Stream     string              `json:"stream"`
+	Revision   uint64              `json:"revision"`
+	ID         string              `json:"id"`
+	Type       string              `json:"type"`
+	Actor      string              `json:"actor"`
+	Role       string              `json:"role"`
+	OccurredAt time.Time           `json:"occurred_at"`
+	RecordedAt time.Time           `json:"recorded_at"`
+	Data       json.RawMessage     `json:"data"`
+}
+
+// ParticipantData returns everything recorded about participant id, in log
+// order: their stream, every event they made or that names them, and every
+// event on the items they authored (decisions, answers). Staff reading it
+// is itself recorded first (PersonalDataAccessed on access-<actor>), so the
+// read cannot happen unrecorded.
+//
+// It scans the whole log: a data request is rare and must be complete,
+// which an index maintained elsewhere could not promise as simply.
+func (s *Service) ParticipantData(ctx context.Context, actor domain.Actor, id, purpose string) ([]RecordedEvent, error) {
+	if id == "" {
+		return nil, fmt.Errorf("%w: participant id required", domain.ErrInvalid)
+	}
+	if actor.Role == domain.RoleParticipant && actor.ID != id {
+		return nil, fmt.Errorf("reading another participant's data: %w", domain.ErrForbidden)
+	}
+	if _, err := s.store.ReadStream(ctx, domain.StreamForParticipant(id), eventstore.ReadStreamOptions{Limit: 1}); err != nil {
+		return nil, fmt.Errorf("participant %q: %w", id, err)
+	}
+	if actor.Role != domain.RoleParticipant {
+		m := meta{actor: actor}
+		_, err := s.execute(ctx, m, id, domain.StreamForAccess(actor.ID), nil, func([]domain.Event) ([]domain.Event, error) {
+			return []domain.Event{&domain.PersonalDataAccessed{Actor: actor.ID, Role: actor.Role, SubjectID: id,
+				Purpose: purpose, Resource: "/v1/participants/{id}/data"}}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	own := domain.StreamForParticipant(id)
+	quoted := []byte(`"` + id + `"`)
+	authored := map[string]bool{}
+	var out []RecordedEvent
+	var after eventstore.Position
+	for {
+		evs, err := s.store.ReadAll(ctx, after, 4096)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: reading the log: %w", err)
+		}
+		for _, e := range evs {
+			if e.Stream != own && e.Metadata.Actor != id && !authored[e.Stream] && !bytes.Contains(e.Data, quoted) {
+				continue
+			}
+			if e.Stream == domain.StreamForAccess(e.Metadata.Actor) && e.Metadata.Actor != id {
+				// Staff reads of this participant's data are the staff's
+				// records; listing who read it is a separate question.
+				continue
+			}
+			de, err := domain.Decode(e.Type, e.Version, e.Data)
+			if err != nil {
+				return nil, fmt.Errorf("ledger: decoding position %d: %w", e.Position, err)
+			}
+			switch v := de.(type) {
+			case *domain.SubmissionReceived:
+				if v.Author == id {
+					authored[e.Stream] = true
+				}
+			case *domain.CommentPosted:
+				if v.Author == id {
+					authored[e.Stream] = true
+				}
+			}
+			data, err := s.openJSON(e.Data)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, RecordedEvent{Position: e.Position, Stream: e.Stream, Revision: e.Revision, ID: e.ID.String(),
+				Type: e.Type, Actor: e.Metadata.Actor, Role: e.Metadata.Role, OccurredAt: e.Metadata.OccurredAt,
+				RecordedAt: e.RecordedAt, Data: data})
+		}
+		if len(evs) < 4096 {
+			return out, nil
+		}
+		after = evs[len(evs)-1].Position
+	}
+}
+
+// openJSON replaces each sealed personal field in an event body by its
+// plaintext (or a disposed marker).
+func (s *Service) openJSON(data []byte) (json.RawMessage, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("ledger: event body: %w", err)
+	}
+	b, err := json.Marshal(s.openValue(v))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: event body: %w", err)
+	}
+	return b, nil
+}
+
+func (s *Service) openValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		subject, ok1 := x["subject"].(string)
+		sealed, ok2 := x["sealed"].(string)
+		if len(x) == 2 && ok1 && ok2 {
+			raw, err := base64.StdEncoding.DecodeString(sealed)
+			if err != nil {
+				return map[string]any{"subject": subject, "disposed": true}
+			}
+			if len(raw) == 0 {
+				return map[string]any{"subject": subject, "text": ""}
+			}
+			text, disposed := s.Open(domain.Personal{Subject: subject, Sealed: raw})
+			if disposed {
+				return map[string]any{"subject": subject, "disposed": true}
+			}
+			return map[string]any{"subject": subject, "text": text}
+		}
+		for k, e := range x {
+			x[k] = s.openValue(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = s.openValue(e)
+		}
+		return x
+	}
+	return v
+}
