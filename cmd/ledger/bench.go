@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/malmo/participation-ledger/bench"
+	"github.com/malmo/participation-ledger/eventstore"
+	"github.com/malmo/participation-ledger/eventstore/embedded"
+)
+
+// benchMetrics is every metric `ledger bench` knows, in report order. Add a
+// metric by writing its constructor in package bench and listing it here.
+func benchMetrics() []bench.Metric {
+	return []bench.Metric{
+		bench.DurableAppend(),    // P1
+		bench.BatchAppend(),      // P2
+		bench.ConcurrentAppend(), // P3
+		bench.Scan(),             // P5-scan
+	}
+}
+
+// cmdBench measures the embedded store against baselines run on the same
+// disk in the same run, like pgbench: users measure their own disks.
+func cmdBench(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	quick := fs.Bool("quick", false, "short run (under a minute); the default is the full reference run")
+	asJSON := fs.Bool("json", false, "print one JSON object per line instead of a table")
+	dir := fs.String("dir", envOr(getenv, "LEDGER_BENCH_DIR", ""), "directory on the disk to measure (LEDGER_BENCH_DIR; default: next to the data directory)")
+	only := fs.String("only", "", "comma-separated metric ids to run, e.g. P1,P3")
+	noPG := fs.Bool("no-postgres", false, "skip the PostgreSQL baseline")
+	seed := fs.Uint64("seed", 1, "seed for the generated events")
+	data := dataFlag(fs, getenv)
+	// Not parseFlags: it maps -h to success and the caller would go on to
+	// run a ten-minute benchmark after printing the help.
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	var ids []string
+	if *only != "" {
+		ids = strings.Split(*only, ",")
+	}
+	metrics, err := bench.Select(benchMetrics(), ids)
+	if err != nil {
+		return err
+	}
+	base, err := benchDir(*dir, *data)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(base)
+
+	plan := bench.FullPlan()
+	if *quick {
+		plan = bench.QuickPlan()
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log.Info("bench", "dir", base, "quick", *quick, "metrics", len(metrics))
+	env := bench.Env{
+		Dir:        base,
+		Open:       func(dir string) (eventstore.Store, error) { return embedded.Open(dir) },
+		Plan:       plan,
+		Seed:       *seed,
+		NoPostgres: *noPG,
+		Log:        log,
+	}
+	var lines []bench.Line
+	emit := func(l bench.Line) error { lines = append(lines, l); return nil }
+	if *asJSON {
+		emit = bench.JSONEmitter(stdout)
+	}
+	if err := bench.Run(ctx, env, metrics, emit); err != nil {
+		return err
+	}
+	if !*asJSON {
+		return bench.WriteTable(stdout, lines)
+	}
+	return nil
+}
+
+// benchDir makes the scratch directory: inside dir when given, else next to
+// the data directory (the disk the ledger uses), else in the system temp dir.
+// It is world-searchable so that PostgreSQL, run as its own user when we are
+// root, can reach its data directory inside.
+func benchDir(dir, data string) (string, error) {
+	parent := dir
+	if parent == "" {
+		if abs, err := filepath.Abs(data); err == nil {
+			parent = filepath.Dir(abs)
+		}
+	}
+	d, err := os.MkdirTemp(parent, "ledger-bench-")
+	if err != nil && dir == "" {
+		d, err = os.MkdirTemp("", "ledger-bench-")
+	}
+	if err != nil {
+		return "", fmt.Errorf("bench: %w", err)
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
+		os.RemoveAll(d)
+		return "", fmt.Errorf("bench: %w", err)
+	}
+	return d, nil
+}
