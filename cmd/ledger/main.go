@@ -43,6 +43,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		// one line per subcommand, in its own file
+		"bench":  {"measure the event store against baselines on this disk", cmdBench},
 		"key":    {"print the checkpoint signing key's verifier key", cmdKey},
 		"verify": {"verify a data directory, an export or a receipt offline", cmdVerify},
 	}
