@@ -1,0 +1,163 @@
+package projections
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/malmo/participation-ledger/eventstore"
+)
+
+// checkpoint is the file form of a model's state at a position. Checkpoints
+// (one per model, overwritten) let a restart resume; snapshots (one per
+// model and position, kept) let as-of queries start near the position
+// asked for instead of at zero.
+type checkpoint struct {
+	Model    string              `json:"model"`
+	Position eventstore.Position `json:"position"`
+	State    json.RawMessage     `json:"state"`
+}
+
+func checkpointPath(dir, model string) string { return filepath.Join(dir, model+".json") }
+
+func snapshotDir(dir, model string) string { return filepath.Join(dir, "snapshots", model) }
+
+func snapshotPath(dir, model string, pos eventstore.Position) string {
+	// Zero-padded so that names sort by position.
+	return filepath.Join(snapshotDir(dir, model), fmt.Sprintf("%020d.json", uint64(pos)))
+}
+
+// writeCheckpoint writes m's state at pos to path atomically: a reader (or
+// a restart after a crash) sees the old file or the new one, never a torn
+// one.
+func writeCheckpoint(path string, m Model, pos eventstore.Position) error {
+	state, err := m.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("projections: marshal %s: %w", m.Name(), err)
+	}
+	b, err := json.Marshal(checkpoint{Model: m.Name(), Position: pos, State: state})
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b)
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// Sync the directory so the rename itself survives a power cut.
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// readCheckpoint loads the checkpoint at path into m and returns its
+// position; a missing file is position 0 with m untouched.
+func readCheckpoint(path string, m Model) (eventstore.Position, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var c checkpoint
+	if err := json.Unmarshal(b, &c); err != nil {
+		return 0, fmt.Errorf("projections: checkpoint %s: %w", path, err)
+	}
+	if c.Model != m.Name() {
+		return 0, fmt.Errorf("projections: checkpoint %s is for model %q, not %q", path, c.Model, m.Name())
+	}
+	if err := m.UnmarshalJSON(c.State); err != nil {
+		return 0, fmt.Errorf("projections: checkpoint %s: %w", path, err)
+	}
+	return c.Position, nil
+}
+
+// snapshotAtOrBefore returns the position of the newest snapshot of model
+// in dir at or before pos (0 when there is none).
+func snapshotAtOrBefore(dir, model string, pos eventstore.Position) (eventstore.Position, error) {
+	if dir == "" {
+		return 0, nil
+	}
+	entries, err := os.ReadDir(snapshotDir(dir, model))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var best eventstore.Position
+	for _, e := range entries {
+		p, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(p, 10, 64)
+		if err != nil {
+			continue
+		}
+		if eventstore.Position(n) <= pos && eventstore.Position(n) > best {
+			best = eventstore.Position(n)
+		}
+	}
+	return best, nil
+}
+
+// removeSnapshots deletes every snapshot of model: after a rebuild they may
+// describe events folded by code that has since changed.
+func removeSnapshots(dir, model string) error {
+	return os.RemoveAll(snapshotDir(dir, model))
+}
+
+// snapshotPositions lists the snapshot positions of model, ascending (for
+// tests and for operators).
+func snapshotPositions(dir, model string) ([]eventstore.Position, error) {
+	entries, err := os.ReadDir(snapshotDir(dir, model))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []eventstore.Position
+	for _, e := range entries {
+		if p, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			if n, err := strconv.ParseUint(p, 10, 64); err == nil {
+				out = append(out, eventstore.Position(n))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}

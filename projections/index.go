@@ -1,0 +1,185 @@
+package projections
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore"
+)
+
+// Model names: file names of checkpoints and the "models" of live
+// notifications. Permanent once released.
+const (
+	NameIndex         = "index"
+	NameProcesses     = "processes"
+	NameSubmissions   = "submissions"
+	NameTrails        = "trails"
+	NameQueue         = "queue"
+	NameTransparency  = "transparency"
+	NameParticipation = "participation"
+	NameActors        = "actors"
+)
+
+// Index maps items to their process and processes to their owner body.
+// Events about an item (a flag, a decision) do not name its process; the
+// runner uses the index to say which process a change concerns.
+type Index struct {
+	st indexState
+}
+
+type indexState struct {
+	Items     map[string]itemRef `json:"items"`     // item id → kind and process
+	Processes map[string]string  `json:"processes"` // process id → owner body
+}
+
+type itemRef struct {
+	Kind    domain.ItemKind `json:"kind"`
+	Process string          `json:"process"`
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index { x := &Index{}; x.Reset(); return x }
+
+// Name implements Model.
+func (*Index) Name() string { return NameIndex }
+
+// Reset implements Model.
+func (x *Index) Reset() {
+	x.st = indexState{Items: map[string]itemRef{}, Processes: map[string]string{}}
+}
+
+// MarshalJSON implements Model.
+func (x *Index) MarshalJSON() ([]byte, error) { return json.Marshal(x.st) }
+
+// UnmarshalJSON implements Model.
+func (x *Index) UnmarshalJSON(b []byte) error {
+	x.Reset()
+	return json.Unmarshal(b, &x.st)
+}
+
+// Apply implements Model.
+func (x *Index) Apply(_ eventstore.Event, de domain.Event) {
+	switch e := de.(type) {
+	case *domain.ProcessOpened:
+		x.st.Processes[e.ProcessID] = e.OwnerBody
+	case *domain.SubmissionReceived:
+		x.st.Items[e.SubmissionID] = itemRef{Kind: domain.ItemSubmission, Process: e.ProcessID}
+	case *domain.CommentPosted:
+		x.st.Items[e.CommentID] = itemRef{Kind: domain.ItemComment, Process: e.ProcessID}
+	}
+}
+
+// locate returns the process and item an event concerns.
+func (x *Index) locate(de domain.Event) (process, item string, kind domain.ItemKind) {
+	item, kind = itemOf(de)
+	if item != "" {
+		return x.st.Items[item].Process, item, kind
+	}
+	return processOf(de), "", ""
+}
+
+// itemOf returns the moderated item (submission or comment) an event is
+// about, if any.
+func itemOf(de domain.Event) (string, domain.ItemKind) {
+	switch e := de.(type) {
+	case *domain.SubmissionReceived:
+		return e.SubmissionID, domain.ItemSubmission
+	case *domain.SubmissionRevised:
+		return e.SubmissionID, domain.ItemSubmission
+	case *domain.CommentPosted:
+		return e.CommentID, domain.ItemComment
+	case *domain.SupportGiven:
+		return e.SubmissionID, domain.ItemSubmission
+	case *domain.SupportWithdrawn:
+		return e.SubmissionID, domain.ItemSubmission
+	case *domain.SupportThresholdReached:
+		return e.SubmissionID, domain.ItemSubmission
+	case *domain.ContentFlagged:
+		return e.ItemID, e.ItemKind
+	case *domain.ModerationDecided:
+		return e.ItemID, e.ItemKind
+	case *domain.AuthorNotified:
+		return e.ItemID, e.ItemKind
+	case *domain.AppealFiled:
+		return e.ItemID, e.ItemKind
+	case *domain.AppealDecided:
+		return e.ItemID, e.ItemKind
+	case *domain.SubmissionForwarded:
+		return e.SubmissionID, domain.ItemSubmission
+	case *domain.OfficialResponsePublished:
+		return e.SubmissionID, domain.ItemSubmission
+	case *domain.DisposalDecided:
+		switch e.Scope {
+		case domain.ScopeSubmission:
+			return e.SubjectID, domain.ItemSubmission
+		case domain.ScopeComment:
+			return e.SubjectID, domain.ItemComment
+		}
+	}
+	return "", ""
+}
+
+// processOf returns the process named by a process-level event.
+func processOf(de domain.Event) string {
+	switch e := de.(type) {
+	case *domain.ProcessOpened:
+		return e.ProcessID
+	case *domain.ProcessPhaseChanged:
+		return e.ProcessID
+	case *domain.ProcessClosed:
+		return e.ProcessID
+	case *domain.SurveyPublished:
+		return e.ProcessID
+	case *domain.SurveyAnswered:
+		return e.ProcessID
+	case *domain.DisposalDecided:
+		if e.Scope == domain.ScopeProcess {
+			return e.SubjectID
+		}
+	}
+	return ""
+}
+
+// changes lists the read models an event type changes. TestChangesTable
+// checks it against what the models do.
+var changes = map[string][]string{
+	"ProcessOpened":             {NameProcesses, NameTransparency, NameParticipation},
+	"ProcessPhaseChanged":       {NameProcesses},
+	"ProcessClosed":             {NameProcesses},
+	"SurveyPublished":           {NameProcesses},
+	"ParticipantRegistered":     {NameParticipation},
+	"SubmissionReceived":        {NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency, NameParticipation},
+	"SubmissionRevised":         {NameSubmissions, NameTrails, NameQueue},
+	"CommentPosted":             {NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency, NameParticipation},
+	"SupportGiven":              {NameProcesses, NameSubmissions, NameParticipation},
+	"SupportWithdrawn":          {NameProcesses, NameSubmissions},
+	"SupportThresholdReached":   {NameProcesses, NameSubmissions, NameTrails},
+	"SurveyAnswered":            {NameProcesses, NameParticipation},
+	"ContentFlagged":            {NameTrails, NameQueue, NameTransparency},
+	"ModerationDecided":         {NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency},
+	"AuthorNotified":            {NameTrails},
+	"AppealFiled":               {NameTrails, NameQueue, NameTransparency},
+	"AppealDecided":             {NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency},
+	"SubmissionForwarded":       {NameProcesses, NameSubmissions, NameTrails},
+	"OfficialResponsePublished": {NameProcesses, NameSubmissions, NameTrails},
+	"DisposalDecided":           {NameSubmissions, NameTrails},
+	"KeysShredded":              {NameSubmissions, NameTrails},
+}
+
+// describe turns an applied event into its live notification.
+func (r *Runner) describe(ev eventstore.Event) Notification {
+	de := decode(ev)
+	n := Notification{Position: ev.Position, EventType: ev.Type, Models: []string{}}
+	r.mu.RLock()
+	process, item, kind := r.index.locate(de)
+	r.mu.RUnlock()
+	n.ProcessID, n.ItemID, n.ItemKind = process, item, string(kind)
+	for _, m := range r.models {
+		name := m.Name()
+		if slices.Contains(changes[ev.Type], name) || (name == NameActors && ev.Metadata.Actor != "") {
+			n.Models = append(n.Models, name)
+		}
+	}
+	return n
+}

@@ -1,0 +1,37 @@
+// Package projections folds the event log into read models and keeps them current: a checkpointed runner (catch-up, live, rebuild), as-of queries and live change notifications.
+package projections
+
+import (
+	"encoding/json"
+
+	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore"
+)
+
+// Model is a read model: a pure fold over the log. Apply must not do I/O,
+// read a clock or fail, so that the same events always give the same state
+// and MarshalJSON gives the same bytes (a rebuild is checkable). Apply sees
+// every event in global order, with de the decoded body (nil when the
+// runner could not decode it; models then ignore the event).
+//
+// MarshalJSON and UnmarshalJSON are the state's snapshot form; they hold
+// personal fields only sealed, as the log does.
+type Model interface {
+	Name() string
+	Apply(ev eventstore.Event, de domain.Event)
+	// Reset empties the state, before a rebuild.
+	Reset()
+	json.Marshaler
+	json.Unmarshaler
+}
+
+// decode decodes an event body, returning nil for what the domain does not
+// know (a newer writer's type, say), so that one bad event cannot stop
+// every projection.
+func decode(ev eventstore.Event) domain.Event {
+	de, err := domain.Decode(ev.Type, ev.Version, ev.Data)
+	if err != nil {
+		return nil
+	}
+	return de
+}
