@@ -49,8 +49,8 @@ func (s *Service) ParticipantData(ctx context.Context, actor domain.Actor, id, p
 	if actor.Role != domain.RoleParticipant {
 		m := meta{actor: actor}
 		_, err := s.execute(ctx, m, id, domain.StreamForAccess(actor.ID), nil, func([]domain.Event) ([]domain.Event, error) {
-			return []domain.Event{&domain.PersonalDataAccessed{Actor: actor.ID, Role: actor.Role, SubjectID: id,
-				Purpose: purpose, Resource: "/v1/participants/{id}/data"}}, nil
+			return domain.RecordAccessEvent(domain.RecordAccess{SubjectID: id, Purpose: purpose,
+				Resource: "/v1/participants/{id}/data", By: actor})
 		})
 		if err != nil {
 			return nil, err

@@ -150,12 +150,10 @@ func (s *Service) IssueToken(ctx context.Context, actor domain.Actor, r Request[
 	id := m.newID("token")
 	issued := false
 	res, err := s.execute(ctx, m, id, domain.TokensStream, nil, func(cur []domain.Event) ([]domain.Event, error) {
-		if err := checkIssue(cur, actor, r.Command); err != nil {
-			return nil, err
-		}
-		issued = true
-		return []domain.Event{&domain.TokenIssued{TokenID: id, Name: r.Command.Name, Role: r.Command.Role,
-			Participant: r.Command.Participant, Hash: HashToken(token), IssuedBy: actor.ID}}, nil
+		evs, err := domain.Fold[domain.Tokens](cur).Issue(domain.IssueToken{TokenID: id, Name: r.Command.Name,
+			Role: r.Command.Role, Participant: r.Command.Participant, Hash: HashToken(token), By: actor})
+		issued = err == nil
+		return evs, err
 	})
 	if err != nil {
 		return Result{}, err
@@ -179,47 +177,10 @@ type RevokeToken struct {
 func (s *Service) RevokeToken(ctx context.Context, actor domain.Actor, r Request[RevokeToken]) (Result, error) {
 	m := metaOf(actor, r)
 	res, err := s.execute(ctx, m, r.Command.TokenID, domain.TokensStream, nil, func(cur []domain.Event) ([]domain.Event, error) {
-		if actor.Role != domain.RoleAdmin {
-			return nil, fmt.Errorf("revoking a token: %w", domain.ErrForbidden)
-		}
-		known, revoked := false, false
-		for _, ev := range cur {
-			switch e := ev.(type) {
-			case *domain.TokenIssued:
-				known = known || e.TokenID == r.Command.TokenID
-			case *domain.TokenRevoked:
-				revoked = revoked || e.TokenID == r.Command.TokenID
-			}
-		}
-		switch {
-		case !known:
-			return nil, fmt.Errorf("token %q: %w", r.Command.TokenID, domain.ErrNotFound)
-		case revoked:
-			return nil, fmt.Errorf("token %q is already revoked: %w", r.Command.TokenID, domain.ErrConflict)
-		}
-		return []domain.Event{&domain.TokenRevoked{TokenID: r.Command.TokenID, Reason: r.Command.Reason, RevokedBy: actor.ID}}, nil
+		return domain.Fold[domain.Tokens](cur).Revoke(domain.RevokeToken{TokenID: r.Command.TokenID, Reason: r.Command.Reason, By: actor})
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	return res, s.LoadTokens(ctx)
-}
-
-// checkIssue holds the rules for issuing a token. Tokens are access
-// control, not participation, so their rules live here rather than in the
-// domain package.
-func checkIssue(cur []domain.Event, actor domain.Actor, c IssueToken) error {
-	switch {
-	case actor.Role != domain.RoleAdmin:
-		return fmt.Errorf("issuing a token: %w", domain.ErrForbidden)
-	case c.Name == "" || len(c.Name) > 200:
-		return fmt.Errorf("%w: token name must be 1–200 bytes", domain.ErrInvalid)
-	case !c.Role.Valid() || c.Role == domain.RoleSystem:
-		return fmt.Errorf("%w: unknown role %q", domain.ErrInvalid, c.Role)
-	case c.Role == domain.RoleParticipant && c.Participant == "":
-		return fmt.Errorf("%w: a participant token needs the participant id", domain.ErrInvalid)
-	case c.Role != domain.RoleParticipant && c.Participant != "":
-		return fmt.Errorf("%w: only participant tokens are bound to a participant", domain.ErrInvalid)
-	}
-	return nil
 }

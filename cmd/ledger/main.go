@@ -46,6 +46,7 @@ func commands() map[string]command {
 		"bench":  {"measure the event store against baselines on this disk", cmdBench},
 		"key":    {"print the checkpoint signing key's verifier key", cmdKey},
 		"verify": {"verify a data directory, an export or a receipt offline", cmdVerify},
+		"token":  {"create a bearer token on a ledger that is not being served", cmdToken},
 	}
 }
 
