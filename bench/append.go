@@ -30,7 +30,7 @@ func appendMetric(id, name string, batch int, target float64, baseName string) M
 			return Result{}, err
 		}
 		defer cleanup()
-		rates, err := compare(ctx, env,
+		rates, err := compare(ctx, env, true,
 			storeSide(store, newWriters(env.Seed, 1, batch)),
 			fileSide(file, nil, newWriters(env.Seed, 1, batch)))
 		if err != nil {
@@ -81,7 +81,7 @@ func ConcurrentAppend() Metric {
 				return v, err
 			}})
 		}
-		rates, err := compare(ctx, env, sides...)
+		rates, err := compare(ctx, env, true, sides...)
 		if err != nil {
 			return Result{}, err
 		}
@@ -98,7 +98,7 @@ func ConcurrentAppend() Metric {
 				pgBase,
 				{Name: fmt.Sprintf("plain file shared by %d writers, grouped write+fdatasync", n), Value: rates[1]},
 			},
-			Note: fmt.Sprintf("median of %d × %s", env.Plan.Reps, env.Plan.Duration),
+			Note: fmt.Sprintf("%d writers, median of %d × %s", n, env.Plan.Reps, env.Plan.Duration),
 		}, nil
 	}
 	return m

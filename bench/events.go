@@ -66,8 +66,8 @@ func (g *Gen) Event() eventstore.EventData {
 	s.Sealed.KeyID = fmt.Sprintf("dk-%016x", g.r.Uint64())
 	s.Sealed.Alg = "AES-256-GCM"
 	s.Sealed.Nonce = g.b64(12)
-	s.Sealed.Title = g.b64(32 + g.r.IntN(32))
-	s.Sealed.Body = g.b64(120 + g.r.IntN(80))
+	s.Sealed.Title = g.b64(20 + g.r.IntN(20))
+	s.Sealed.Body = g.b64(48 + g.r.IntN(48))
 	s.Attachments = g.r.IntN(3)
 	data, err := json.Marshal(s)
 	if err != nil {

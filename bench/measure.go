@@ -14,12 +14,12 @@ type side struct {
 	run  func(ctx context.Context, d time.Duration) (float64, error)
 }
 
-// compare warms every side up, then alternates their timed repetitions, so
+// compare warms every side up (when warm is set), then alternates their timed repetitions, so
 // that drift during the run (page cache, compactions, other load on the
 // machine) hits all sides alike. It returns each side's median.
-func compare(ctx context.Context, env Env, sides ...side) ([]float64, error) {
+func compare(ctx context.Context, env Env, warm bool, sides ...side) ([]float64, error) {
 	for _, s := range sides {
-		if env.Plan.Warmup <= 0 {
+		if !warm || env.Plan.Warmup <= 0 {
 			break
 		}
 		if _, err := s.run(ctx, env.Plan.Warmup); err != nil {
