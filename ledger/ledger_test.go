@@ -70,7 +70,9 @@ func (f *fixture) register(key, pseudonym string) string {
 	return res.ID
 }
 
-func participantActor(id string) domain.Actor { return domain.Actor{ID: id, Role: domain.RoleParticipant} }
+func participantActor(id string) domain.Actor {
+	return domain.Actor{ID: id, Role: domain.RoleParticipant}
+}
 
 func (f *fixture) submit(key, process, author string) string {
 	f.t.Helper()
