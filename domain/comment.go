@@ -5,13 +5,14 @@ type Comment struct {
 	Item
 	SubmissionID string
 	ParentID     string
+	Body         Personal // sealed; hiding never touches it
 }
 
 // Apply folds one event into the state.
 func (c *Comment) Apply(ev Event) {
 	switch e := ev.(type) {
 	case *CommentPosted:
-		*c = Comment{SubmissionID: e.SubmissionID, ParentID: e.ParentID}
+		*c = Comment{SubmissionID: e.SubmissionID, ParentID: e.ParentID, Body: e.Body}
 		c.init(ItemComment, e.CommentID, e.ProcessID, e.Author, e.Premoderated)
 	default:
 		if c.Exists {

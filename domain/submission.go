@@ -10,6 +10,10 @@ import (
 // supporters and case handling, folded from its stream.
 type Submission struct {
 	Item
+	// Title and Body are the current content version, sealed. Hiding never
+	// touches them: visibility is Status, a flag beside the content.
+	Title            Personal
+	Body             Personal
 	Supporters       map[string]bool
 	ThresholdReached bool
 	ForwardedTo      []string
@@ -18,12 +22,17 @@ type Submission struct {
 
 // Apply folds one event into the state.
 func (s *Submission) Apply(ev Event) {
-	switch e := ev.(type) {
-	case *SubmissionReceived:
-		*s = Submission{Supporters: map[string]bool{}}
+	if e, ok := ev.(*SubmissionReceived); ok {
+		*s = Submission{Supporters: map[string]bool{}, Title: e.Title, Body: e.Body}
 		s.init(ItemSubmission, e.SubmissionID, e.ProcessID, e.Author, e.Premoderated)
+		return
+	}
+	if !s.Exists {
+		return // not this stream's history: ignore
+	}
+	switch e := ev.(type) {
 	case *SubmissionRevised:
-		s.Version = e.Version
+		s.Version, s.Title, s.Body = e.Version, e.Title, e.Body
 		if e.Premoderated {
 			s.Status = StatusPending
 		}
@@ -38,9 +47,7 @@ func (s *Submission) Apply(ev Event) {
 	case *OfficialResponsePublished:
 		s.Responded = true
 	default:
-		if s.Exists {
-			s.applyModeration(ev)
-		}
+		s.applyModeration(ev)
 	}
 }
 

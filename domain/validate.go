@@ -46,15 +46,6 @@ func checkOptionalText(what, s string, max int) error {
 	return checkText(what, s, max)
 }
 
-// checkPersonal requires plaintext content for a new personal field (the
-// command service seals it afterwards) of at most max bytes.
-func checkPersonal(what string, p Personal, max int) error {
-	if len(p.Sealed) > 0 {
-		return nil // already sealed (e.g. an import of a sealed history)
-	}
-	return checkText(what, p.Plain, max)
-}
-
 // Size limits for free text, in bytes.
 const (
 	maxShort = 200     // names, titles, references
