@@ -248,7 +248,7 @@ func TestPersonalFieldsComplete(t *testing.T) {
 
 func TestPersonalSealedInPlace(t *testing.T) {
 	ev := &SubmissionReceived{SubmissionID: "s", ProcessID: "p", Author: "a", Channel: ChannelWeb, Language: "sv",
-		Title: Seal("s", "Fler bänkar"), Body: Seal("s", "Vid Möllevångstorget")}
+		Title: NewPersonal("s", "Fler bänkar"), Body: NewPersonal("s", "Vid Möllevångstorget")}
 	if _, _, _, err := Encode(ev); !errors.Is(err, ErrUnsealed) {
 		t.Fatalf("encoding plaintext: err = %v, want ErrUnsealed", err)
 	}
@@ -265,7 +265,7 @@ func TestPersonalSealedInPlace(t *testing.T) {
 	if !bytes.Contains(data, []byte(`"title":{"subject":"s","sealed":"Y3Q6RmxlciBiw6Rua2Fy"}`)) {
 		t.Fatalf("unexpected sealed form: %s", data)
 	}
-	if s := fmt.Sprintf("%v %+v %#v", Seal("x", "hemligt"), *ev, Seal("x", "hemligt")); strings.Contains(s, "hemligt") {
+	if s := fmt.Sprintf("%v %+v %#v", NewPersonal("x", "hemligt"), *ev, NewPersonal("x", "hemligt")); strings.Contains(s, "hemligt") {
 		t.Fatalf("fmt prints plaintext: %s", s)
 	}
 }

@@ -77,6 +77,6 @@ func (c Comment) Post(p Process, s Submission, parent Comment, cmd PostComment) 
 	}
 	id := cmd.CommentID
 	return []Event{&CommentPosted{CommentID: id, SubmissionID: s.ID, ProcessID: p.ID, ParentID: cmd.ParentID,
-		Author: cmd.Author, Channel: cmd.Channel, Language: cmd.Language, Body: Seal(id, cmd.Body),
+		Author: cmd.Author, Channel: cmd.Channel, Language: cmd.Language, Body: NewPersonal(id, cmd.Body),
 		RegisteredBy: registeredBy(cmd.By), Premoderated: p.ModerationMode == ModerationPre}}, nil
 }

@@ -201,7 +201,7 @@ func (it Item) Flag(cmd FlagContent) ([]Event, error) {
 	}
 	return []Event{&ContentFlagged{FlagID: cmd.FlagID, ItemID: it.ID, ItemKind: it.Kind, ContentVersion: cmd.ContentVersion,
 		Source: cmd.Source, FlaggedBy: cmd.By.ID, Classifier: cmd.Classifier, Category: cmd.Category,
-		Explanation: Seal(it.ID, cmd.Explanation)}}, nil
+		Explanation: NewPersonal(it.ID, cmd.Explanation)}}, nil
 }
 
 // currentVersion rejects a command about a content version other than the
@@ -445,7 +445,7 @@ func (it Item) FileAppeal(cmd FileAppeal) ([]Event, error) {
 		return nil, conflictf("the appeal window for decision %s closed on %s", d.ID, d.DecidedAt.Add(appealWindow).Format(time.DateOnly))
 	}
 	return []Event{&AppealFiled{AppealID: cmd.AppealID, DecisionID: d.ID, ItemID: it.ID, ItemKind: it.Kind,
-		By: it.Author, RegisteredBy: registeredBy(cmd.By), Grounds: Seal(it.ID, cmd.Grounds)}}, nil
+		By: it.Author, RegisteredBy: registeredBy(cmd.By), Grounds: NewPersonal(it.ID, cmd.Grounds)}}, nil
 }
 
 // DecideAppeal decides an appeal; a moderator may not review their own
@@ -479,6 +479,9 @@ func (it Item) DecideAppeal(cmd DecideAppeal) ([]Event, error) {
 		return nil, conflictf("appeal %s was already decided (%s)", a.ID, a.Outcome)
 	}
 	d := it.Decisions[a.DecisionID]
+	if d == nil {
+		return nil, notFoundf("decision %q of appeal %s does not exist", a.DecisionID, a.ID)
+	}
 	if d.Moderator == cmd.By.ID {
 		return nil, forbiddenf("moderator %s made decision %s and may not decide its appeal", cmd.By.ID, d.ID)
 	}

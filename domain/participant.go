@@ -120,7 +120,7 @@ func (p Participant) Register(cmd RegisterParticipant) ([]Event, error) {
 	id := cmd.ParticipantID
 	return []Event{&ParticipantRegistered{
 		ParticipantID: id, Pseudonym: cmd.Pseudonym,
-		Name: Seal(id, cmd.Name), Email: Seal(id, cmd.Email), District: Seal(id, cmd.District), AgeBand: Seal(id, cmd.AgeBand),
+		Name: NewPersonal(id, cmd.Name), Email: NewPersonal(id, cmd.Email), District: NewPersonal(id, cmd.District), AgeBand: NewPersonal(id, cmd.AgeBand),
 		Language: cmd.Language, PublishName: cmd.PublishName, ResearchUse: cmd.ResearchUse, RegisteredBy: registeredBy,
 	}}, nil
 }
@@ -180,7 +180,7 @@ func (p Participant) RequestErasure(cmd RequestErasure) ([]Event, error) {
 	if err := checkOptionalText("reason", cmd.Reason, maxLong); err != nil {
 		return nil, err
 	}
-	return []Event{&ErasureRequested{ParticipantID: p.ID, RequestID: cmd.RequestID, Reason: Seal(p.ID, cmd.Reason),
+	return []Event{&ErasureRequested{ParticipantID: p.ID, RequestID: cmd.RequestID, Reason: NewPersonal(p.ID, cmd.Reason),
 		Channel: cmd.Channel, RegisteredBy: registeredBy(cmd.By)}}, nil
 }
 

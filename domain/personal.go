@@ -24,9 +24,9 @@ type Personal struct {
 	Sealed []byte
 }
 
-// Seal returns a field holding plaintext for subject, to be sealed by the
-// command service.
-func Seal(subject, plain string) Personal { return Personal{Subject: subject, Plain: plain} }
+// NewPersonal returns a field holding plaintext for subject; the command
+// service seals it before encoding (Encode refuses it until then).
+func NewPersonal(subject, plain string) Personal { return Personal{Subject: subject, Plain: plain} }
 
 // ErrUnsealed is returned by MarshalJSON for a field that holds plaintext
 // but no ciphertext: unsealed personal data must never reach the log.

@@ -90,7 +90,7 @@ func (s Submission) Receive(p Process, cmd ReceiveSubmission) ([]Event, error) {
 	id := cmd.SubmissionID
 	return []Event{&SubmissionReceived{
 		SubmissionID: id, ProcessID: p.ID, Author: cmd.Author, Channel: cmd.Channel, Language: cmd.Language,
-		Title: Seal(id, cmd.Title), Body: Seal(id, cmd.Body), RegisteredBy: registeredBy(cmd.By),
+		Title: NewPersonal(id, cmd.Title), Body: NewPersonal(id, cmd.Body), RegisteredBy: registeredBy(cmd.By),
 		Premoderated: p.ModerationMode == ModerationPre,
 	}}, nil
 }
@@ -147,8 +147,8 @@ func (s Submission) Revise(p Process, cmd ReviseSubmission) ([]Event, error) {
 	if err := p.Accepting(AcceptsSubmissions); err != nil {
 		return nil, err
 	}
-	return []Event{&SubmissionRevised{SubmissionID: s.ID, Version: s.Version + 1, Title: Seal(s.ID, cmd.Title),
-		Body: Seal(s.ID, cmd.Body), RevisedBy: cmd.By.ID, Premoderated: p.ModerationMode == ModerationPre}}, nil
+	return []Event{&SubmissionRevised{SubmissionID: s.ID, Version: s.Version + 1, Title: NewPersonal(s.ID, cmd.Title),
+		Body: NewPersonal(s.ID, cmd.Body), RevisedBy: cmd.By.ID, Premoderated: p.ModerationMode == ModerationPre}}, nil
 }
 
 // GiveSupport records a participant's support.

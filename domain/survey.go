@@ -114,7 +114,7 @@ func checkAnswers(qs []Question, participant string, in []SurveyResponse) ([]Ans
 			if err := checkText("answer to "+q.ID, r.Text, maxLong); err != nil {
 				return nil, err
 			}
-			ans.Text = Seal(participant, r.Text)
+			ans.Text = NewPersonal(participant, r.Text)
 		}
 		out = append(out, ans)
 	}
