@@ -92,7 +92,8 @@ func write[B any](s *Server, status int, exec func(c call, body B, ifMatch *uint
 			w.Header().Set("Idempotent-Replayed", "true")
 			w.Header().Set("Content-Type", contentTypeFor(rec.Status))
 			w.WriteHeader(rec.Status)
-			w.Write(rec.Body)
+			w.Write(rec.Body) // shared with concurrent replays: never append to it
+			w.Write([]byte{'\n'})
 			return
 		}
 		var body B
@@ -111,7 +112,7 @@ func write[B any](s *Server, status int, exec func(c call, body B, ifMatch *uint
 				return
 			}
 			b, _ := json.Marshal(pr)
-			s.answer(w, r, recKey, hash, pr.Status, append(b, '\n'))
+			s.answer(w, r, recKey, hash, pr.Status, b)
 			return
 		}
 		resp := s.response(r, res)
@@ -127,7 +128,7 @@ func write[B any](s *Server, status int, exec func(c call, body B, ifMatch *uint
 			resp.Token = ""
 			recorded, _ = json.Marshal(resp)
 		}
-		if err := s.idem.finish(&idemRecord{Key: recKey, Hash: hash, Status: status, Body: append(recorded, '\n')}); err != nil {
+		if err := s.idem.finish(&idemRecord{Key: recKey, Hash: hash, Status: status, Body: recorded}); err != nil {
 			s.log.WarnContext(r.Context(), "idempotency record not written", "err", err)
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -143,7 +144,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, recKey string, h
 	}
 	w.Header().Set("Content-Type", contentTypeFor(status))
 	w.WriteHeader(status)
-	w.Write(body)
+	w.Write(append(body, '\n'))
 }
 
 // recordable says which failures are final for a request: the domain's
