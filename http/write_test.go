@@ -198,4 +198,3 @@ func TestReceiptIncluded(t *testing.T) {
 	pos := r["position"].(float64)
 	assert.Equal(t, pos-1, r["receipt"].(map[string]any)["leaf_index"])
 }
-

@@ -1,0 +1,206 @@
+package ledgerhttp_test
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Who may call what, written out independently of routes.go so that a
+// change there that widens access fails here. "own" marks routes where a
+// participant may act only on their own resource or as themself (the probes
+// address resources of, or name as author, the participant "own").
+var access = []struct {
+	method, pattern string
+	roles           string // space-separated; "public" for no token needed
+	own             bool
+}{
+	{"GET", "/healthz", "public", false},
+	{"GET", "/readyz", "public", false},
+	{"GET", "/metrics", "public", false},
+	{"GET", "/v1/openapi.json", "public", false},
+	{"POST", "/v1/processes", "official admin", false},
+	{"POST", "/v1/processes/{id}/phase", "official admin", false},
+	{"POST", "/v1/processes/{id}/close", "official admin", false},
+	{"POST", "/v1/processes/{id}/survey", "official admin", false},
+	{"POST", "/v1/processes/{id}/submissions", "participant intake", true},
+	{"POST", "/v1/submissions/{id}/revisions", "participant intake", true},
+	{"POST", "/v1/submissions/{id}/comments", "participant intake", true},
+	{"POST", "/v1/submissions/{id}/support", "participant intake", false},
+	{"DELETE", "/v1/submissions/{id}/support", "participant intake", false},
+	{"POST", "/v1/processes/{id}/survey/answers", "participant intake", false},
+	{"POST", "/v1/flags", "participant intake moderator official admin", false},
+	{"POST", "/v1/moderation/decisions", "moderator", false},
+	{"POST", "/v1/appeals", "participant intake", true},
+	{"POST", "/v1/appeals/{id}/decision", "moderator", false},
+	{"POST", "/v1/submissions/{id}/forward", "official", false},
+	{"POST", "/v1/submissions/{id}/response", "official", false},
+	{"POST", "/v1/participants", "intake admin", false},
+	{"POST", "/v1/participants/{id}/consent", "participant intake", true},
+	{"POST", "/v1/participants/{id}/erasure", "participant intake", true},
+	{"POST", "/v1/participants/{id}/erasure/decision", "admin", false},
+	{"GET", "/v1/participants/{id}/data", "participant intake admin", true},
+	{"POST", "/v1/disposals", "admin", false},
+	{"POST", "/v1/tokens", "admin", false},
+	{"DELETE", "/v1/tokens/{id}", "admin", false},
+}
+
+// callers: every role, a participant on their own resource and on
+// another's, and nobody.
+var callers = []string{"", "own", "other", "intake", "moderator", "official", "auditor", "researcher", "admin"}
+
+func roleOf(caller string) string {
+	if caller == "own" || caller == "other" {
+		return "participant"
+	}
+	return caller
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	e := newEnv(t, nil)
+	w := e.world()
+	// An appeal by "own" against a decision by moderator2, so that
+	// "moderator" is a different moderator and may decide it.
+	dec := e.must(201, e.do("POST", "/v1/moderation/decisions", "moderator2", `{"item":{"kind":"submission","id":"`+w.submission+`"},"content_version":1,
+		"visibility":"content_demoted","ground":"incompatible_content","policy_clause":"3.2","category":"scope_of_platform_service",
+		"explanation":"Dubblett","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)).str(t, "id")
+	appeal := e.must(201, e.do("POST", "/v1/appeals", "own", `{"item":{"kind":"submission","id":"`+w.submission+`"},"decision_id":"`+dec+`","grounds":"Inte en dubblett"}`)).str(t, "id")
+
+	item := `{"kind":"submission","id":"` + w.submission + `"}`
+	type probe struct{ path, body string }
+	// Requests that get past decoding, addressing a resource owned by "own".
+	probes := map[string]func(caller string) probe{
+		"POST /v1/processes":                  func(string) probe { return probe{"/v1/processes", processBody} },
+		"POST /v1/processes/{id}/phase":       func(string) probe { return probe{"/v1/processes/" + w.process + "/phase", `{"to":"förslag"}`} },
+		"POST /v1/processes/{id}/close":       func(string) probe { return probe{"/v1/processes/nope/close", `{"reason":"x"}`} },
+		"POST /v1/processes/{id}/survey":      func(string) probe { return probe{"/v1/processes/" + w.process + "/survey", `{"title":{"sv":"x"},"questions":[]}`} },
+		"POST /v1/processes/{id}/submissions": func(string) probe { return probe{"/v1/processes/" + w.process + "/submissions", `{"author":"` + e.own + `","language":"sv","title":"T","body":"B"}`} },
+		"POST /v1/submissions/{id}/revisions": func(string) probe {
+			return probe{"/v1/submissions/" + w.submission + "/revisions", `{"title":"T2","body":"B2"}`}
+		},
+		"POST /v1/submissions/{id}/comments": func(string) probe {
+			return probe{"/v1/submissions/" + w.submission + "/comments", `{"author":"` + e.own + `","language":"sv","body":"C"}`}
+		},
+		"POST /v1/submissions/{id}/support":     func(string) probe { return probe{"/v1/submissions/" + w.submission + "/support", `{}`} },
+		"DELETE /v1/submissions/{id}/support":   func(string) probe { return probe{"/v1/submissions/" + w.submission + "/support", `{}`} },
+		"POST /v1/processes/{id}/survey/answers": func(string) probe { return probe{"/v1/processes/" + w.process + "/survey/answers", `{"answers":[{"question_id":"q1","scale":3}]}`} },
+		"POST /v1/flags": func(string) probe {
+			return probe{"/v1/flags", `{"item":` + item + `,"content_version":1,"category":"scams_and_fraud"}`}
+		},
+		"POST /v1/moderation/decisions": func(string) probe {
+			return probe{"/v1/moderation/decisions", `{"item":` + item + `,"content_version":1,"visibility":"no_action","explanation":"ok","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`}
+		},
+		"POST /v1/appeals": func(caller string) probe {
+			behalf := ""
+			if caller == "intake" {
+				behalf = `,"on_behalf_of":"` + e.own + `"`
+			}
+			return probe{"/v1/appeals", `{"item":` + item + `,"decision_id":"` + w.decision + `","grounds":"G"` + behalf + `}`}
+		},
+		"POST /v1/appeals/{id}/decision": func(string) probe {
+			return probe{"/v1/appeals/" + appeal + "/decision", `{"item":` + item + `,"outcome":"upheld","explanation":"E"}`}
+		},
+		"POST /v1/submissions/{id}/forward":  func(string) probe { return probe{"/v1/submissions/" + w.submission + "/forward", `{"to":"Stadskontoret"}`} },
+		"POST /v1/submissions/{id}/response": func(string) probe { return probe{"/v1/submissions/nope/response", `{"body":"B","responsible_body":"KS","decision_reference":"KS §1","outcome":"answered"}`} },
+		"POST /v1/participants":              func(string) probe { return probe{"/v1/participants", `{"pseudonym":"p","language":"sv"}`} },
+		"POST /v1/participants/{id}/consent": func(string) probe {
+			return probe{"/v1/participants/" + e.own + "/consent", `{"publish_name":true,"research_use":true}`}
+		},
+		"POST /v1/participants/{id}/erasure": func(string) probe { return probe{"/v1/participants/" + e.own + "/erasure", `{}`} },
+		"POST /v1/participants/{id}/erasure/decision": func(string) probe {
+			return probe{"/v1/participants/" + e.own + "/erasure/decision", `{"request_id":"nope","outcome":"refused","basis":"B"}`}
+		},
+		"GET /v1/participants/{id}/data": func(string) probe { return probe{"/v1/participants/" + e.own + "/data?purpose=audit", ""} },
+		"POST /v1/disposals": func(string) probe {
+			return probe{"/v1/disposals", `{"case_number":"C","scope":"process","subject_id":"nope","legal_basis":"L"}`}
+		},
+		"POST /v1/tokens":        func(string) probe { return probe{"/v1/tokens", `{"name":"n","role":"auditor"}`} },
+		"DELETE /v1/tokens/{id}": func(string) probe { return probe{"/v1/tokens/nope", `{}`} },
+	}
+
+	// Every served route has a row here.
+	served := map[string]bool{}
+	require.NoError(t, chi.Walk(e.api.Router(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		served[method+" "+route] = true
+		return nil
+	}))
+	listed := map[string]bool{}
+	for _, a := range access {
+		listed[a.method+" "+a.pattern] = true
+	}
+	assert.Equal(t, keys(served), keys(listed), "routes served vs. routes with an access rule")
+
+	for _, a := range access {
+		for _, caller := range callers {
+			name := a.method + " " + a.pattern + " as " + caller
+			if caller == "" {
+				name += "anonymous"
+			}
+			t.Run(name, func(t *testing.T) {
+				p := probe{path: a.pattern}
+				if f, ok := probes[a.method+" "+a.pattern]; ok {
+					p = f(caller)
+				}
+				r := e.do(a.method, p.path, caller, p.body)
+				allowed := a.roles == "public" || strings.Contains(" "+a.roles+" ", " "+roleOf(caller)+" ") && caller != ""
+				switch {
+				case a.roles == "public":
+					assert.Less(t, r.status, 400, "body %s", r.body)
+				case caller == "":
+					assert.Equal(t, 401, r.status, "body %s", r.body)
+				case !allowed || (a.own && caller == "other"):
+					assert.Equal(t, 403, r.status, "body %s", r.body)
+				default:
+					assert.NotContains(t, []int{401, 403}, r.status, "body %s", r.body)
+					assert.Less(t, r.status, 500, "body %s", r.body)
+				}
+			})
+		}
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestOpenAPIMatchesRouter(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.must(200, e.do("GET", "/v1/openapi.json", "", ""))
+
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(r.body)
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()))
+	assert.True(t, doc.IsOpenAPI31OrLater())
+
+	documented := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented[method+" "+path] = true
+		}
+	}
+	served := map[string]bool{}
+	require.NoError(t, chi.Walk(e.api.Router(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		served[method+" "+route] = true
+		return nil
+	}))
+	assert.Equal(t, keys(served), keys(documented))
+
+	op := doc.Paths.Find("/v1/moderation/decisions").Post
+	require.NotNil(t, op.RequestBody)
+	schema := doc.Components.Schemas["DecisionBody"].Value
+	assert.Contains(t, schema.Properties, "explanation")
+	assert.Contains(t, schema.Required, "explanation")
+}
