@@ -77,20 +77,26 @@ func TestAuthorizationMatrix(t *testing.T) {
 	type probe struct{ path, body string }
 	// Requests that get past decoding, addressing a resource owned by "own".
 	probes := map[string]func(caller string) probe{
-		"POST /v1/processes":                  func(string) probe { return probe{"/v1/processes", processBody} },
-		"POST /v1/processes/{id}/phase":       func(string) probe { return probe{"/v1/processes/" + w.process + "/phase", `{"to":"förslag"}`} },
-		"POST /v1/processes/{id}/close":       func(string) probe { return probe{"/v1/processes/nope/close", `{"reason":"x"}`} },
-		"POST /v1/processes/{id}/survey":      func(string) probe { return probe{"/v1/processes/" + w.process + "/survey", `{"title":{"sv":"x"},"questions":[]}`} },
-		"POST /v1/processes/{id}/submissions": func(string) probe { return probe{"/v1/processes/" + w.process + "/submissions", `{"author":"` + e.own + `","language":"sv","title":"T","body":"B"}`} },
+		"POST /v1/processes":            func(string) probe { return probe{"/v1/processes", processBody} },
+		"POST /v1/processes/{id}/phase": func(string) probe { return probe{"/v1/processes/" + w.process + "/phase", `{"to":"förslag"}`} },
+		"POST /v1/processes/{id}/close": func(string) probe { return probe{"/v1/processes/nope/close", `{"reason":"x"}`} },
+		"POST /v1/processes/{id}/survey": func(string) probe {
+			return probe{"/v1/processes/" + w.process + "/survey", `{"title":{"sv":"x"},"questions":[]}`}
+		},
+		"POST /v1/processes/{id}/submissions": func(string) probe {
+			return probe{"/v1/processes/" + w.process + "/submissions", `{"author":"` + e.own + `","language":"sv","title":"T","body":"B"}`}
+		},
 		"POST /v1/submissions/{id}/revisions": func(string) probe {
 			return probe{"/v1/submissions/" + w.submission + "/revisions", `{"title":"T2","body":"B2"}`}
 		},
 		"POST /v1/submissions/{id}/comments": func(string) probe {
 			return probe{"/v1/submissions/" + w.submission + "/comments", `{"author":"` + e.own + `","language":"sv","body":"C"}`}
 		},
-		"POST /v1/submissions/{id}/support":     func(string) probe { return probe{"/v1/submissions/" + w.submission + "/support", `{}`} },
-		"DELETE /v1/submissions/{id}/support":   func(string) probe { return probe{"/v1/submissions/" + w.submission + "/support", `{}`} },
-		"POST /v1/processes/{id}/survey/answers": func(string) probe { return probe{"/v1/processes/" + w.process + "/survey/answers", `{"answers":[{"question_id":"q1","scale":3}]}`} },
+		"POST /v1/submissions/{id}/support":   func(string) probe { return probe{"/v1/submissions/" + w.submission + "/support", `{}`} },
+		"DELETE /v1/submissions/{id}/support": func(string) probe { return probe{"/v1/submissions/" + w.submission + "/support", `{}`} },
+		"POST /v1/processes/{id}/survey/answers": func(string) probe {
+			return probe{"/v1/processes/" + w.process + "/survey/answers", `{"answers":[{"question_id":"q1","scale":3}]}`}
+		},
 		"POST /v1/flags": func(string) probe {
 			return probe{"/v1/flags", `{"item":` + item + `,"content_version":1,"category":"scams_and_fraud"}`}
 		},
@@ -107,9 +113,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /v1/appeals/{id}/decision": func(string) probe {
 			return probe{"/v1/appeals/" + appeal + "/decision", `{"item":` + item + `,"outcome":"upheld","explanation":"E"}`}
 		},
-		"POST /v1/submissions/{id}/forward":  func(string) probe { return probe{"/v1/submissions/" + w.submission + "/forward", `{"to":"Stadskontoret"}`} },
-		"POST /v1/submissions/{id}/response": func(string) probe { return probe{"/v1/submissions/nope/response", `{"body":"B","responsible_body":"KS","decision_reference":"KS §1","outcome":"answered"}`} },
-		"POST /v1/participants":              func(string) probe { return probe{"/v1/participants", `{"pseudonym":"p","language":"sv"}`} },
+		"POST /v1/submissions/{id}/forward": func(string) probe {
+			return probe{"/v1/submissions/" + w.submission + "/forward", `{"to":"Stadskontoret"}`}
+		},
+		"POST /v1/submissions/{id}/response": func(string) probe {
+			return probe{"/v1/submissions/nope/response", `{"body":"B","responsible_body":"KS","decision_reference":"KS §1","outcome":"answered"}`}
+		},
+		"POST /v1/participants": func(string) probe { return probe{"/v1/participants", `{"pseudonym":"p","language":"sv"}`} },
 		"POST /v1/participants/{id}/consent": func(string) probe {
 			return probe{"/v1/participants/" + e.own + "/consent", `{"publish_name":true,"research_use":true}`}
 		},
