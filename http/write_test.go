@@ -6,11 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore/memory"
 	ledgerhttp "github.com/malmo/participation-ledger/http"
 	"github.com/malmo/participation-ledger/ledger"
+	"github.com/malmo/participation-ledger/privacy"
 )
 
 func TestEveryWriteRoute(t *testing.T) {
@@ -197,4 +201,41 @@ func TestReceiptIncluded(t *testing.T) {
 	r := e.must(201, e.do("POST", "/v1/processes", "official", processBody)).json(t)
 	pos := r["position"].(float64)
 	assert.Equal(t, pos-1, r["receipt"].(map[string]any)["leaf_index"])
+}
+
+func TestInternalErrorsAreNotLeaked(t *testing.T) {
+	e := newEnv(t, nil)
+	require.NoError(t, e.svc.Store().Close())
+	r := e.must(500, e.do("POST", "/v1/processes", "official", processBody))
+	assert.Equal(t, "internal", r.problemType(t))
+	assert.NotContains(t, string(r.body), "closed")
+	assert.Empty(t, r.json(t)["detail"])
+}
+
+func TestAppendMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	store := memory.New()
+	defer store.Close()
+	keys, err := privacy.Open(t.TempDir())
+	require.NoError(t, err)
+	svc := ledger.New(store, keys, ledger.WithAppendObserver(ledgerhttp.AppendObserver(reg)))
+	_, err = svc.IssueToken(context.Background(), domain.Actor{ID: "a", Role: domain.RoleAdmin},
+		ledger.Request[ledger.IssueToken]{Command: ledger.IssueToken{Name: "n", Role: domain.RoleAuditor}})
+	require.NoError(t, err)
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				got[mf.GetName()] += m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				got[mf.GetName()] += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	assert.Equal(t, 1.0, got["ledger_appended_events_total"])
+	assert.Equal(t, 1.0, got["ledger_appends_total"])
+	assert.Equal(t, 1.0, got["ledger_append_duration_seconds"])
 }
