@@ -25,10 +25,10 @@ type counter struct {
 	Applied int `json:"-"`
 }
 
-func (*counter) Name() string                       { return "counter" }
+func (*counter) Name() string                           { return "counter" }
 func (c *counter) Apply(eventstore.Event, domain.Event) { c.N++; c.Applied++ }
-func (c *counter) Reset()                           { c.N = 0 }
-func (c *counter) MarshalJSON() ([]byte, error)     { return json.Marshal(struct{ N int }{c.N}) }
+func (c *counter) Reset()                               { c.N = 0 }
+func (c *counter) MarshalJSON() ([]byte, error)         { return json.Marshal(struct{ N int }{c.N}) }
 func (c *counter) UnmarshalJSON(b []byte) error {
 	var v struct{ N int }
 	err := json.Unmarshal(b, &v)
