@@ -45,7 +45,7 @@ func req[C any](c call, cmd C, ifMatch *uint64) ledger.Request[C] {
 		IdempotencyKey: c.r.Header.Get("Idempotency-Key"),
 		IfMatch:        ifMatch,
 		RequestID:      requestID(c.r.Context()),
-		CorrelationID:  c.r.Header.Get("X-Correlation-Id"),
+		CorrelationID:  bounded(c.r.Header.Get("X-Correlation-Id"), 128),
 	}
 }
 
@@ -96,9 +96,16 @@ func write[B any](s *Server, status int, exec func(c call, body B, ifMatch *uint
 			w.Write([]byte{'\n'})
 			return
 		}
+		// Unless an answer is recorded, release the key (also on panic), so
+		// waiting duplicates and later retries are not stuck behind it.
+		settled := false
+		defer func() {
+			if !settled {
+				s.idem.abandon(recKey)
+			}
+		}()
 		var body B
 		if err := decodeStrict(raw, &body); err != nil {
-			s.idem.abandon(recKey)
 			writeProblem(w, r, s.log, err)
 			return
 		}
@@ -107,18 +114,17 @@ func write[B any](s *Server, status int, exec func(c call, body B, ifMatch *uint
 			pr := problemFor(err)
 			pr.Instance = r.URL.Path
 			if !recordable(pr.Status) || errors.Is(err, eventstore.ErrWrongExpectedVersion) && pr.Status == http.StatusConflict {
-				s.idem.abandon(recKey)
 				writeProblem(w, r, s.log, err)
 				return
 			}
 			b, _ := json.Marshal(pr)
+			settled = true
 			s.answer(w, r, recKey, hash, pr.Status, b)
 			return
 		}
 		resp := s.response(r, res)
 		b, err := json.Marshal(resp)
 		if err != nil {
-			s.idem.abandon(recKey)
 			writeProblem(w, r, s.log, err)
 			return
 		}
@@ -128,6 +134,7 @@ func write[B any](s *Server, status int, exec func(c call, body B, ifMatch *uint
 			resp.Token = ""
 			recorded, _ = json.Marshal(resp)
 		}
+		settled = true
 		if err := s.idem.finish(&idemRecord{Key: recKey, Hash: hash, Status: status, Body: recorded}); err != nil {
 			s.log.WarnContext(r.Context(), "idempotency record not written", "err", err)
 		}
@@ -226,4 +233,13 @@ func parseTime(field, v string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: %s is not an RFC 3339 time", ledger.ErrInvalid, field)
 	}
 	return t, nil
+}
+
+// bounded drops a client-supplied metadata value that is implausibly long
+// rather than writing it into the permanent log.
+func bounded(v string, n int) string {
+	if len(v) > n {
+		return ""
+	}
+	return v
 }

@@ -84,9 +84,10 @@ func WithAppendObserver(f func(d time.Duration, events int, err error)) Option {
 	return func(s *Service) { s.observe = f }
 }
 
-// New returns a service over store and keys. It reads the "tokens" stream to
-// build the token index; call LoadTokens again if another process issued
-// tokens.
+// New returns a service over store and keys. The token index is built from
+// the "tokens" stream on first use (call LoadTokens at start to fail fast on
+// a broken store) and re-read when an unknown token is presented, at most
+// once a second, so tokens issued by another process are picked up.
 func New(store eventstore.Store, keys *privacy.Keys, opts ...Option) *Service {
 	s := &Service{store: store, keys: keys, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
