@@ -71,13 +71,20 @@ func (a *Actors) Apply(ev eventstore.Event, de domain.Event) {
 	a.st[actor] = append(a.st[actor], e)
 }
 
-// Trail returns what actor did, oldest first, at most limit entries after
-// position `after` (limit <= 0: all).
-func (a *Actors) Trail(actor string, after eventstore.Position, limit int) []ActorEntry {
+func (*Actors) appendOnly() {}
+
+// Trail returns what actor did, oldest first: at most limit entries (<= 0:
+// all) with positions after `after` and up to upTo (Latest: all). The
+// history is append-only, so as of a position it is the current one cut
+// there.
+func (a *Actors) Trail(actor string, after, upTo eventstore.Position, limit int) []ActorEntry {
 	out := []ActorEntry{}
 	for _, e := range a.st[actor] {
 		if e.Position <= after {
 			continue
+		}
+		if e.Position > upTo {
+			break
 		}
 		if limit > 0 && len(out) == limit {
 			break

@@ -37,8 +37,8 @@ type item struct {
 
 type version struct {
 	Version      int                 `json:"version"`
-	Title        domain.Personal     `json:"title"`
-	Body         domain.Personal     `json:"body"`
+	Title        *domain.Personal    `json:"title,omitempty"` // nil in models that count, not show
+	Body         *domain.Personal    `json:"body,omitempty"`
 	Premoderated bool                `json:"premoderated"`
 	Decided      bool                `json:"decided"` // a moderator has decided on this version
 	At           time.Time           `json:"at"`      // recorded
@@ -131,7 +131,7 @@ func (it *item) pending() (*version, bool) {
 	return c, c != nil && c.Premoderated && !c.Decided
 }
 
-func (it *item) addVersion(ev eventstore.Event, v int, title, body domain.Personal, premoderated bool) {
+func (it *item) addVersion(ev eventstore.Event, v int, title, body *domain.Personal, premoderated bool) {
 	it.Versions = append(it.Versions, version{Version: v, Title: title, Body: body,
 		Premoderated: premoderated, At: ev.RecordedAt, Position: ev.Position})
 	if !premoderated {
@@ -143,7 +143,7 @@ func (it *item) addVersion(ev eventstore.Event, v int, title, body domain.Person
 func (it *item) apply(ev eventstore.Event, de domain.Event) {
 	switch e := de.(type) {
 	case *domain.SubmissionRevised:
-		it.addVersion(ev, e.Version, e.Title, e.Body, e.Premoderated)
+		it.addVersion(ev, e.Version, &e.Title, &e.Body, e.Premoderated)
 	case *domain.ContentFlagged:
 		it.OpenFlags = append(it.OpenFlags, flag{ID: e.FlagID, Source: e.Source, Category: e.Category,
 			ContentVersion: e.ContentVersion, At: ev.RecordedAt, Position: ev.Position})

@@ -3,6 +3,7 @@ package projections
 
 import (
 	"encoding/json"
+	"math"
 
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
@@ -24,6 +25,16 @@ type Model interface {
 	json.Marshaler
 	json.Unmarshaler
 }
+
+// Latest, as the upTo of a query that filters by position, means "as of
+// now".
+const Latest = eventstore.Position(math.MaxUint64)
+
+// appendOnly is implemented by models whose state is a history of entries
+// stamped with positions (the trails). Their as-of answers cut the live
+// state at a position, so the runner keeps no snapshots of them; their
+// snapshots would grow with the log and cost the most disk.
+type appendOnly interface{ appendOnly() }
 
 // decode decodes an event body, returning nil for what the domain does not
 // know (a newer writer's type, say), so that one bad event cannot stop

@@ -114,7 +114,7 @@ func TestDecisionTrailPublicPseudonymsInternalNames(t *testing.T) {
 	tr := NewTrails([]byte("k1"))
 	fold(t, l.s, tr)
 
-	pub, ok := tr.Public("s3")
+	pub, ok := tr.Public("s3", Latest)
 	require.True(t, ok)
 	types := []string{}
 	for _, e := range pub {
@@ -132,7 +132,7 @@ func TestDecisionTrailPublicPseudonymsInternalNames(t *testing.T) {
 	assert.NotEqual(t, pub[1].Actor, pub[5].Actor, "the appeal was decided by another moderator")
 
 	// Stable: the same moderator has the same pseudonym on another item.
-	c1, ok := tr.Public("c1")
+	c1, ok := tr.Public("c1", Latest)
 	require.True(t, ok)
 	var decided TrailEntry
 	for _, e := range c1 {
@@ -146,7 +146,7 @@ func TestDecisionTrailPublicPseudonymsInternalNames(t *testing.T) {
 	assert.Equal(t, pub[1].Actor, decided.Actor)
 	assert.Equal(t, "4.2", decided.PolicyClause)
 
-	in, ok := tr.Internal("s3")
+	in, ok := tr.Internal("s3", Latest)
 	require.True(t, ok)
 	assert.Equal(t, "moderator-karin", in[1].Actor)
 	assert.Equal(t, "moderator-lars", in[5].Actor)
@@ -257,7 +257,7 @@ func TestActorTrail(t *testing.T) {
 	seed(l)
 	a := NewActors()
 	fold(t, l.s, a)
-	tr := a.Trail("moderator-karin", 0, 0)
+	tr := a.Trail("moderator-karin", 0, Latest, 0)
 	var types []string
 	for _, e := range tr {
 		types = append(types, e.Type)
@@ -266,9 +266,9 @@ func TestActorTrail(t *testing.T) {
 	assert.Equal(t, "c1", tr[0].ItemID)
 	assert.Equal(t, "d1", tr[0].DecisionID)
 	assert.Equal(t, "moderator", tr[0].Role)
-	assert.Len(t, a.Trail("moderator-karin", tr[0].Position, 1), 1)
-	assert.Equal(t, tr[1].Position, a.Trail("moderator-karin", tr[0].Position, 1)[0].Position)
-	assert.Len(t, a.Trail("official-anna", 0, 0), 4)
+	assert.Len(t, a.Trail("moderator-karin", tr[0].Position, Latest, 1), 1)
+	assert.Equal(t, tr[1].Position, a.Trail("moderator-karin", tr[0].Position, Latest, 1)[0].Position)
+	assert.Len(t, a.Trail("official-anna", 0, Latest, 0), 4)
 }
 
 // TestChangesTable checks that live notifications name every model an

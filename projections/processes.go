@@ -93,17 +93,17 @@ func (p *Processes) Apply(ev eventstore.Event, de domain.Event) {
 		}
 	case *domain.SubmissionReceived:
 		it := &procItem{item: item{ID: e.SubmissionID, Kind: domain.ItemSubmission, Process: e.ProcessID}}
-		it.addVersion(ev, 1, domain.Personal{}, domain.Personal{}, e.Premoderated)
+		it.addVersion(ev, 1, nil, nil, e.Premoderated)
 		p.st.Items[e.SubmissionID] = it
 	case *domain.CommentPosted:
 		it := &procItem{item: item{ID: e.CommentID, Kind: domain.ItemComment, Process: e.ProcessID}}
-		it.addVersion(ev, 1, domain.Personal{}, domain.Personal{}, e.Premoderated)
+		it.addVersion(ev, 1, nil, nil, e.Premoderated)
 		p.st.Items[e.CommentID] = it
 	case *domain.SubmissionRevised:
 		// Content stays out of this model; only the moderation state of
 		// the new version matters for the counts.
 		if it := p.st.Items[e.SubmissionID]; it != nil {
-			it.addVersion(ev, e.Version, domain.Personal{}, domain.Personal{}, e.Premoderated)
+			it.addVersion(ev, e.Version, nil, nil, e.Premoderated)
 		}
 	case *domain.SupportGiven:
 		p.support(e.SubmissionID, e.ProcessID, +1)

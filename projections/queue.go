@@ -39,11 +39,11 @@ func (q *Queue) Apply(ev eventstore.Event, de domain.Event) {
 	switch e := de.(type) {
 	case *domain.SubmissionReceived:
 		it := &item{ID: e.SubmissionID, Kind: domain.ItemSubmission, Process: e.ProcessID}
-		it.addVersion(ev, 1, domain.Personal{}, domain.Personal{}, e.Premoderated)
+		it.addVersion(ev, 1, nil, nil, e.Premoderated)
 		q.st[e.SubmissionID] = it
 	case *domain.CommentPosted:
 		it := &item{ID: e.CommentID, Kind: domain.ItemComment, Process: e.ProcessID}
-		it.addVersion(ev, 1, domain.Personal{}, domain.Personal{}, e.Premoderated)
+		it.addVersion(ev, 1, nil, nil, e.Premoderated)
 		q.st[e.CommentID] = it
 	case *domain.SubmissionRevised, *domain.ContentFlagged, *domain.ModerationDecided,
 		*domain.AppealFiled, *domain.AppealDecided:

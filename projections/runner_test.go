@@ -227,7 +227,7 @@ func TestAsOfEqualsWhatWasSeenThen(t *testing.T) {
 		evs, err := l.s.ReadAll(context.Background(), pos-1, 1)
 		require.NoError(t, err)
 		s.at = evs[0].RecordedAt
-		r.Read(func(eventstore.Position) { s.trail, _ = ms[2].(*Trails).Internal("s1") })
+		r.Read(func(eventstore.Position) { s.trail, _ = ms[2].(*Trails).Internal("s1", Latest) })
 		taken = append(taken, s)
 	}
 	openProcess(l, "p1", "Kommunstyrelsen", 3, domain.ModerationPost)
@@ -274,9 +274,16 @@ func TestAsOfEqualsWhatWasSeenThen(t *testing.T) {
 		// A per-item trail folded from the item's stream alone agrees.
 		tr, err := AsOfStream(context.Background(), l.s, domain.StreamForSubmission("s1"), NewTrails([]byte("test-key")), s.pos)
 		require.NoError(t, err)
-		got, _ := tr.Internal("s1")
+		got, _ := tr.Internal("s1", Latest)
+		assert.Equal(t, s.trail, got)
+
+		// And so does the live trail cut at the position.
+		r.Read(func(eventstore.Position) { got, _ = ms[2].(*Trails).Internal("s1", s.pos) })
 		assert.Equal(t, s.trail, got)
 	}
+	trailSnaps, err := snapshotPositions(dir, NameTrails)
+	require.NoError(t, err)
+	assert.Empty(t, trailSnaps, "append-only models are cut, not snapshotted")
 	p, err := PositionAt(context.Background(), l.s, base)
 	require.NoError(t, err)
 	assert.Zero(t, p, "nothing was recorded before the first append")

@@ -119,13 +119,13 @@ func (s *Submissions) Apply(ev eventstore.Event, de domain.Event) {
 		sub := &submission{item: item{ID: e.SubmissionID, Kind: domain.ItemSubmission, Process: e.ProcessID},
 			Author: e.Author, Channel: e.Channel, Language: e.Language, RegisteredBy: e.RegisteredBy,
 			ReceivedAt: ev.RecordedAt, Supporters: map[string]bool{}}
-		sub.addVersion(ev, 1, e.Title, e.Body, e.Premoderated)
+		sub.addVersion(ev, 1, &e.Title, &e.Body, e.Premoderated)
 		s.st.Submissions[e.SubmissionID] = sub
 	case *domain.CommentPosted:
 		c := &comment{item: item{ID: e.CommentID, Kind: domain.ItemComment, Process: e.ProcessID},
 			Submission: e.SubmissionID, Parent: e.ParentID, Author: e.Author, Channel: e.Channel,
 			Language: e.Language, RegisteredBy: e.RegisteredBy, PostedAt: ev.RecordedAt}
-		c.addVersion(ev, 1, domain.Personal{}, e.Body, e.Premoderated)
+		c.addVersion(ev, 1, nil, &e.Body, e.Premoderated)
 		s.st.Comments[e.CommentID] = c
 		if sub := s.st.Submissions[e.SubmissionID]; sub != nil {
 			sub.Comments = append(sub.Comments, e.CommentID)
@@ -260,10 +260,9 @@ func publicContent(it *item, shredded bool, withTitle bool) (c *Content, hidden,
 	if v == nil {
 		return nil, nil, restricted, nil
 	}
-	c = &Content{Version: v.Version, Body: v.Body, At: v.At}
+	c = &Content{Version: v.Version, Body: deref(v.Body), At: v.At}
 	if withTitle {
-		t := v.Title
-		c.Title = &t
+		c.Title = clonePersonal(v.Title)
 	}
 	return c, nil, restricted, nil
 }
@@ -414,8 +413,7 @@ func (s *Submissions) Internal(id string) (InternalSubmission, bool) {
 		Disposed: internalDisposal(&sub.item), Shredded: sub.Shredded, Response: sub.Response,
 		Forwards: append([]Forward{}, sub.Forwards...), Comments: []InternalComment{}}
 	for _, v := range sub.Versions {
-		t := v.Title
-		p.Versions = append(p.Versions, Content{Version: v.Version, Title: &t, Body: v.Body, At: v.At})
+		p.Versions = append(p.Versions, Content{Version: v.Version, Title: clonePersonal(v.Title), Body: deref(v.Body), At: v.At})
 	}
 	p.Supporters = make([]string, 0, len(sub.Supporters))
 	for id := range sub.Supporters {
@@ -434,9 +432,26 @@ func (s *Submissions) Internal(id string) (InternalSubmission, bool) {
 		cur := c.current()
 		p.Comments = append(p.Comments, InternalComment{ID: c.ID, ParentID: c.Parent, Status: c.Status(),
 			Author: c.Author, Channel: c.Channel, RegisteredBy: c.RegisteredBy, PostedAt: c.PostedAt,
-			Content: Content{Version: cur.Version, Body: cur.Body, At: cur.At}, Pending: cp,
+			Content: Content{Version: cur.Version, Body: deref(cur.Body), At: cur.At}, Pending: cp,
 			Restriction: c.Restriction.reason(), Decisions: internalDecisions(&c.item),
 			OpenFlags: len(c.OpenFlags), Disposed: internalDisposal(&c.item), Shredded: c.Shredded})
 	}
 	return p, true
+}
+
+// deref and clonePersonal copy sealed fields out of model state, so that
+// answers share no memory with it.
+func deref(p *domain.Personal) domain.Personal {
+	if p == nil {
+		return domain.Personal{}
+	}
+	return domain.Personal{Subject: p.Subject, Sealed: slices.Clone(p.Sealed)}
+}
+
+func clonePersonal(p *domain.Personal) *domain.Personal {
+	if p == nil {
+		return nil
+	}
+	c := deref(p)
+	return &c
 }

@@ -150,25 +150,33 @@ type TrailEntry struct {
 	TrailDetail
 }
 
-// Public returns an item's trail for the public: staff appear as role and
-// pseudonym, participants by role only.
-func (t *Trails) Public(itemID string) ([]TrailEntry, bool) {
-	return t.render(itemID, true)
+// Public returns an item's trail up to position upTo (Latest: all) for the
+// public: staff appear as role and pseudonym, participants by role only.
+// Entries carry their positions, so the trail as of a position is the
+// current trail cut there: no fold, no snapshot.
+func (t *Trails) Public(itemID string, upTo eventstore.Position) ([]TrailEntry, bool) {
+	return t.render(itemID, upTo, true)
 }
 
-// Internal returns an item's trail with named actors, for auditors and
-// admins.
-func (t *Trails) Internal(itemID string) ([]TrailEntry, bool) {
-	return t.render(itemID, false)
+// Internal returns an item's trail up to upTo with named actors, for
+// auditors and admins.
+func (t *Trails) Internal(itemID string, upTo eventstore.Position) ([]TrailEntry, bool) {
+	return t.render(itemID, upTo, false)
 }
 
-func (t *Trails) render(itemID string, public bool) ([]TrailEntry, bool) {
-	es, ok := t.st[itemID]
-	if !ok {
+func (*Trails) appendOnly() {}
+
+func (t *Trails) render(itemID string, upTo eventstore.Position, public bool) ([]TrailEntry, bool) {
+	es := t.st[itemID]
+	n := 0
+	for n < len(es) && es[n].Position <= upTo {
+		n++
+	}
+	if n == 0 {
 		return nil, false
 	}
-	out := make([]TrailEntry, len(es))
-	for i, e := range es {
+	out := make([]TrailEntry, n)
+	for i, e := range es[:n] {
 		out[i] = TrailEntry{Position: e.Position, Revision: e.Revision, RecordedAt: e.RecordedAt,
 			OccurredAt: e.OccurredAt, Type: e.Type, Role: e.Role, Actor: e.Actor, TrailDetail: e.Detail}
 		if public {
