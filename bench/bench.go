@@ -55,16 +55,17 @@ type Plan struct {
 	Reps       int           // repetitions; the median is reported
 	Writers    int           // concurrent writers for the group-commit metric
 	ScanEvents int           // events written and then scanned by the scan metric
+	ScanReps   int           // full scans per side (a full scan is a long sample)
 }
 
 // QuickPlan finishes every metric in well under a minute on a small machine.
 func QuickPlan() Plan {
-	return Plan{Warmup: 200 * time.Millisecond, Duration: time.Second, Reps: 3, Writers: 64, ScanEvents: 100_000}
+	return Plan{Warmup: 200 * time.Millisecond, Duration: time.Second, Reps: 3, Writers: 64, ScanEvents: 100_000, ScanReps: 2}
 }
 
 // FullPlan is the reference run (a few minutes).
 func FullPlan() Plan {
-	return Plan{Warmup: time.Second, Duration: 5 * time.Second, Reps: 5, Writers: 64, ScanEvents: 1_000_000}
+	return Plan{Warmup: time.Second, Duration: 5 * time.Second, Reps: 5, Writers: 64, ScanEvents: 1_000_000, ScanReps: 3}
 }
 
 // Env is what a Metric runs with.

@@ -35,8 +35,7 @@ func Scan() Metric {
 		// warm-up: both were just written, so both start from a warm page
 		// cache, and a full extra scan would double the run time.
 		var storeSum, fileSum scanSum
-		// A full scan is a long sample already: three are enough.
-		env.Plan.Reps = min(env.Plan.Reps, 3)
+		env.Plan.Reps = max(1, env.Plan.ScanReps)
 		rates, err := compare(ctx, env, false,
 			side{name: "store", run: func(ctx context.Context, _ time.Duration) (float64, error) {
 				start := time.Now()
