@@ -136,7 +136,8 @@ type ReadStreamOptions struct {
 // Limits every store enforces, so that an event accepted by one backend is
 // accepted by all (KurrentDB's default maximum append size is 16 MiB).
 const (
-	MaxEventBytes    = 4 << 20 // Data plus encoded Metadata of one event
+	MaxEventBytes    = 4 << 20  // Data plus encoded Metadata of one event
+	MaxAppendBytes   = 16 << 20 // all events of one Append together
 	MaxBatchEvents   = 10_000
 	MaxStreamNameLen = 256
 	MaxTypeLen       = 128

@@ -49,6 +49,7 @@ func ValidateAppend(stream string, expected ExpectedRevision, events []EventData
 		return invalidf("batch of %d events exceeds %d", len(events), MaxBatchEvents)
 	}
 	seen := make(map[uuid.UUID]bool, len(events))
+	total := 0
 	for i, e := range events {
 		if e.ID == uuid.Nil {
 			return invalidf("event %d: zero id", i)
@@ -65,6 +66,8 @@ func ValidateAppend(stream string, expected ExpectedRevision, events []EventData
 		}
 		if size := len(e.Data) + metadataSize(e.Metadata); size > MaxEventBytes {
 			return invalidf("event %d: %d bytes exceeds the %d byte limit", i, size, MaxEventBytes)
+		} else if total += size; total > MaxAppendBytes {
+			return invalidf("batch exceeds the %d byte append limit", MaxAppendBytes)
 		}
 		if bytes.ContainsAny(e.Data, "\r\n") {
 			return invalidf("event %d: data contains a line break", i)
