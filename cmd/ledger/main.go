@@ -47,6 +47,7 @@ func commands() map[string]command {
 		"key":    {"print the checkpoint signing key's verifier key", cmdKey},
 		"verify": {"verify a data directory, an export or a receipt offline", cmdVerify},
 		"token":  {"create a bearer token on a ledger that is not being served", cmdToken},
+		"serve":  {"serve the ledger: HTTP API, web pages, live feed", cmdServe},
 	}
 }
 

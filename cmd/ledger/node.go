@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/malmo/participation-ledger/eventstore"
+	"github.com/malmo/participation-ledger/eventstore/embedded"
+	"github.com/malmo/participation-ledger/eventstore/kurrent"
+	ledgerhttp "github.com/malmo/participation-ledger/http"
+	"github.com/malmo/participation-ledger/integrity"
+	"github.com/malmo/participation-ledger/ledger"
+	"github.com/malmo/participation-ledger/privacy"
+	"github.com/malmo/participation-ledger/projections"
+)
+
+// node is one running ledger: the store and everything that follows it.
+// It is the only place the packages are wired together; serve and the
+// end-to-end tests build it with openNode.
+type node struct {
+	dataDir   string
+	log       *slog.Logger
+	reg       *prometheus.Registry
+	store     eventstore.Store
+	keys      *privacy.Keys
+	svc       *ledger.Service
+	integrity *integrity.Log
+	runner    *projections.Runner
+	models    models
+	api       *ledgerhttp.Server
+}
+
+// models are the read models the runner keeps current.
+type models struct {
+	Processes     *projections.Processes
+	Submissions   *projections.Submissions
+	Trails        *projections.Trails
+	Queue         *projections.Queue
+	Transparency  *projections.Transparency
+	Participation *projections.Participation
+	Actors        *projections.Actors
+}
+
+func (m models) list() []projections.Model {
+	return []projections.Model{m.Processes, m.Submissions, m.Trails, m.Queue, m.Transparency, m.Participation, m.Actors}
+}
+
+// nodeConfig is what the flags of serve (and demo, replay …) choose.
+type nodeConfig struct {
+	dataDir      string
+	storeURL     string // "" = embedded store in dataDir/store
+	kurrentUser  string
+	kurrentPass  string
+	integrityOpt []integrity.Option
+	rateLimit    ledgerhttp.RateLimit
+	logger       *slog.Logger
+}
+
+// storeFlags registers --store (LEDGER_STORE) and reads the KurrentDB
+// credentials from LEDGER_KURRENT_USER / LEDGER_KURRENT_PASSWORD.
+func storeFlags(fs *flag.FlagSet, getenv env) (url *string, user, pass string) {
+	url = fs.String("store", getenv("LEDGER_STORE"),
+		"event store: empty for the embedded store in DATA/store, or a KurrentDB connection string esdb://… (LEDGER_STORE)")
+	return url, getenv("LEDGER_KURRENT_USER"), getenv("LEDGER_KURRENT_PASSWORD")
+}
+
+// openStore opens the embedded store of dataDir, or KurrentDB when url is a
+// connection string.
+func openStore(ctx context.Context, dataDir, url, user, pass string, log *slog.Logger) (eventstore.Store, error) {
+	if url == "" {
+		s, err := embedded.Open(filepath.Join(dataDir, "store"), embedded.WithLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("opening the embedded store (is another ledger using %s?): %w", dataDir, err)
+		}
+		return s, nil
+	}
+	if !strings.HasPrefix(url, "esdb://") && !strings.HasPrefix(url, "esdb+discover://") && !strings.HasPrefix(url, "kurrentdb://") {
+		return nil, fmt.Errorf("--store %q: want an esdb:// connection string, or nothing for the embedded store", url)
+	}
+	opts := []kurrent.Option{kurrent.WithLogger(log)}
+	if user != "" {
+		opts = append(opts, kurrent.WithCredentials(user, pass))
+	}
+	return kurrent.Open(ctx, url, opts...)
+}
+
+// openNode opens every component of a ledger over cfg.dataDir. Close it.
+func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
+	log := cfg.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	n := &node{dataDir: cfg.dataDir, log: log, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if n.store, err = openStore(ctx, cfg.dataDir, cfg.storeURL, cfg.kurrentUser, cfg.kurrentPass, log); err != nil {
+		return nil, err
+	}
+	if n.keys, err = privacy.Open(filepath.Join(cfg.dataDir, "keys")); err != nil {
+		return nil, err
+	}
+	iopts := append([]integrity.Option{integrity.WithLogger(log), integrity.WithMetrics(n.reg)}, cfg.integrityOpt...)
+	if n.integrity, err = integrity.Open(cfg.dataDir, iopts...); err != nil {
+		return nil, err
+	}
+	pseudonymKey, err := secret(filepath.Join(cfg.dataDir, "pseudonym.key"))
+	if err != nil {
+		return nil, err
+	}
+	n.models = models{
+		Processes:     projections.NewProcesses(),
+		Submissions:   projections.NewSubmissions(),
+		Trails:        projections.NewTrails(pseudonymKey),
+		Queue:         projections.NewQueue(),
+		Transparency:  projections.NewTransparency(),
+		Participation: projections.NewParticipation(),
+		Actors:        projections.NewActors(),
+	}
+	n.runner, err = projections.NewRunner(n.store, projections.Config{
+		Dir: filepath.Join(cfg.dataDir, "projections"), Registerer: n.reg, Logger: log,
+	}, n.models.list()...)
+	if err != nil {
+		return nil, err
+	}
+	n.svc = ledger.New(n.store, n.keys, ledger.WithLogger(log), ledger.WithAppendObserver(ledgerhttp.AppendObserver(n.reg)))
+	n.api, err = ledgerhttp.NewServer(ledgerhttp.Config{
+		Service:   n.svc,
+		Logger:    log,
+		Registry:  n.reg,
+		DataDir:   filepath.Join(cfg.dataDir, "http"),
+		RateLimit: cfg.rateLimit,
+		Ready:     n.ready,
+		Receipt:   n.receipt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Run keeps the integrity log and the read models following the store until
+// ctx ends.
+func (n *node) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- n.integrity.Run(ctx, n.store) }()
+	go func() { errc <- n.runner.Run(ctx) }()
+	var first error
+	for range 2 {
+		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// ready is /readyz: the store answers and the read models have caught up
+// with the head as it was at start-up.
+func (n *node) ready(ctx context.Context) error {
+	head, err := n.store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if pos := n.runner.Position(); pos+1000 < head {
+		return fmt.Errorf("read models catching up: at %d of %d", pos, head)
+	}
+	return nil
+}
+
+// receipt waits briefly for a signed checkpoint covering the event; the
+// write answer leaves the receipt out (and says where to fetch it) when the
+// checkpoint is not there in time.
+func (n *node) receipt(ctx context.Context, ev ledger.Appended) (any, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := n.integrity.WaitFor(ctx, ev.Position); err != nil {
+		return nil, err
+	}
+	evs, err := n.store.ReadAll(ctx, ev.Position-1, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) != 1 {
+		return nil, fmt.Errorf("event at position %d not found", ev.Position)
+	}
+	return n.integrity.Receipt(evs[0])
+}
+
+// Handler is everything the node serves over HTTP.
+func (n *node) Handler() http.Handler { return n.api }
+
+// Close releases every component; it is safe on a partly opened node.
+func (n *node) Close() error {
+	var errs []error
+	if n.runner != nil {
+		errs = append(errs, n.runner.Checkpoint())
+	}
+	if n.api != nil {
+		errs = append(errs, n.api.Close())
+	}
+	if n.integrity != nil {
+		errs = append(errs, n.integrity.Close())
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// secret reads a 32-byte secret from path, creating it (mode 0600) on first
+// use. The pseudonym key lives here: it must stay the same across restarts
+// so public pseudonyms are stable, and never leave the data directory.
+func secret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != 32 {
+			return nil, fmt.Errorf("%s: want 32 bytes, found %d", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
