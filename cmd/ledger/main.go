@@ -54,6 +54,10 @@ func commands() map[string]command {
 // errUsage is returned after usage has been printed; the exit code is 2.
 var errUsage = errors.New("usage")
 
+// errHelp is returned after -h printed a command's flags: nothing more is
+// done and the exit code is 0.
+var errHelp = errors.New("help")
+
 func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	cmds := commands()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -69,7 +73,10 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		usage(stderr, cmds)
 		return errUsage
 	}
-	return c.run(ctx, args[1:], getenv, stdout, stderr)
+	if err := c.run(ctx, args[1:], getenv, stdout, stderr); !errors.Is(err, errHelp) {
+		return err
+	}
+	return nil
 }
 
 func usage(w io.Writer, cmds map[string]command) {
@@ -112,7 +119,7 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return errHelp
 		}
 		return errUsage
 	}
