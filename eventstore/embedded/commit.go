@@ -31,7 +31,8 @@ type request struct {
 	stream   string
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
-	size     int // rough bytes, for maxGroupBytes
+	size     int       // rough bytes, for maxGroupBytes
+	recorded time.Time // AppendAt's recorded-at; zero: the group's clock reading
 
 	res  eventstore.AppendResult
 	err  error
@@ -65,6 +66,24 @@ const (
 // returns ctx.Err() and the outcome is unknown to the caller, who retries
 // with the same event IDs (appends are idempotent on IDs).
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	return s.append(ctx, stream, expected, time.Time{}, events)
+}
+
+// AppendAt is Append with the events' RecordedAt given instead of read from
+// the clock. It exists for `ledger migrate`, which copies a ledger from
+// another store: RecordedAt is part of the canonical bytes, so only a copy
+// that keeps it keeps every leaf hash and the Merkle root. The caller keeps
+// RecordedAt in log order (the source's order); later Appends are stamped
+// no earlier than the latest time imported. An idempotent repeat returns the
+// original events, whatever recordedAt says.
+func (s *Store) AppendAt(ctx context.Context, stream string, expected eventstore.ExpectedRevision, recordedAt time.Time, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	if recordedAt.IsZero() {
+		return eventstore.AppendResult{}, fmt.Errorf("%w: zero recorded-at time", eventstore.ErrInvalid)
+	}
+	return s.append(ctx, stream, expected, eventstore.TruncateTime(recordedAt), events)
+}
+
+func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, recorded time.Time, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	start := time.Now()
 	if s.closed.Load() {
 		return eventstore.AppendResult{}, eventstore.ErrClosed
@@ -75,7 +94,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, done: make(chan struct{})}
+	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, recorded: recorded, done: make(chan struct{})}
 	for _, e := range events {
 		r.size += len(e.Data) + 256
 	}
@@ -181,7 +200,8 @@ func (s *Store) take() []*request {
 // group is one batch being built.
 type group struct {
 	batch    *pebble.Batch
-	recorded time.Time
+	recorded time.Time                      // RecordedAt of the group's Appends
+	latest   time.Time                      // latest RecordedAt staged, AppendAt's included
 	next     eventstore.Position            // last position assigned so far
 	staged   map[uuid.UUID]eventstore.Event // events in this batch, by id
 	touched  []string                       // streams whose cached head this batch moved
@@ -203,6 +223,7 @@ func (s *Store) commit(reqs []*request) {
 	g := &group{
 		batch:    s.db.NewBatch(),
 		recorded: recorded,
+		latest:   recorded,
 		next:     c.last,
 		staged:   make(map[uuid.UUID]eventstore.Event),
 	}
@@ -237,7 +258,7 @@ func (s *Store) commit(reqs []*request) {
 		s.metrics.syncs.Inc()
 		s.metrics.events.Add(float64(g.next - c.last))
 		s.metrics.groupRequests.Observe(float64(len(g.accepted)))
-		c.last, c.lastRecorded = g.next, g.recorded
+		c.last, c.lastRecorded = g.next, g.latest
 		s.publish(g.next)
 	}
 	for i, r := range g.accepted {
@@ -264,11 +285,18 @@ func (s *Store) stage(g *group, r *request) (eventstore.AppendResult, error) {
 	if exists {
 		rev = cur + 1
 	}
+	recorded := g.recorded
+	if !r.recorded.IsZero() {
+		recorded = r.recorded
+		if recorded.After(g.latest) {
+			g.latest = recorded
+		}
+	}
 	out := make([]eventstore.Event, len(r.events))
 	var buf []byte
 	for i, d := range r.events {
 		pos := g.next + 1
-		e := eventstore.Normalize(r.stream, d, rev+uint64(i), pos, g.recorded)
+		e := eventstore.Normalize(r.stream, d, rev+uint64(i), pos, recorded)
 		buf = eventstore.AppendCanonical(buf[:0], e)
 		// Batch.Set copies key and value, so buf is reused.
 		_ = g.batch.Set(eventKey(pos), buf, nil)
