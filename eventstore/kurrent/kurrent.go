@@ -242,11 +242,26 @@ func clientLogger(l *slog.Logger) esdb.LoggingFunc {
 // Append implements eventstore.Store. See the package comment for the retry
 // policy.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
-	res, err := s.append(ctx, stream, expected, events)
+	res, err := s.append(ctx, stream, expected, time.Time{}, events)
 	return res, s.closedOr(err)
 }
 
-func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+// AppendAt is Append with the events' RecordedAt given instead of read from
+// the clock. It exists for `ledger migrate`, which copies a ledger from
+// another store: RecordedAt is part of the canonical bytes, so only a copy
+// that keeps it keeps every leaf hash and the Merkle root. The caller keeps
+// RecordedAt in log order (the source's order); later Appends of this Store
+// are stamped no earlier than the latest time imported. An idempotent
+// repeat returns the original events, whatever recordedAt says.
+func (s *Store) AppendAt(ctx context.Context, stream string, expected eventstore.ExpectedRevision, recordedAt time.Time, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	if recordedAt.IsZero() {
+		return eventstore.AppendResult{}, fmt.Errorf("%w: zero recorded-at time", eventstore.ErrInvalid)
+	}
+	res, err := s.append(ctx, stream, expected, eventstore.TruncateTime(recordedAt), events)
+	return res, s.closedOr(err)
+}
+
+func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, recorded time.Time, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	if err := s.checkOpen(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -262,7 +277,11 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 		return res, err
 	}
 
-	recorded := s.now()
+	if recorded.IsZero() {
+		recorded = s.now()
+	} else {
+		s.observe(recorded)
+	}
 	wire := make([]esdb.EventData, len(events))
 	ids := make([]uuid.UUID, len(events))
 	size := 0
@@ -443,6 +462,15 @@ func (s *Store) now() time.Time {
 	}
 	s.lastRecorded = t
 	return t
+}
+
+// observe moves the clock's floor up to an imported recorded-at time.
+func (s *Store) observe(t time.Time) {
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	if t.After(s.lastRecorded) {
+		s.lastRecorded = t
+	}
 }
 
 // ReadStream implements eventstore.Store.
