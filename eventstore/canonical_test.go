@@ -47,13 +47,17 @@ func TestParseCanonicalRoundTrip(t *testing.T) {
 func TestParseCanonicalRejectsNonCanonical(t *testing.T) {
 	b := Canonical(sampleEvent())
 	for name, mutate := range map[string]func([]byte) []byte{
-		"space":           func(b []byte) []byte { return bytes.Replace(b, []byte(`"revision":3`), []byte(`"revision": 3`), 1) },
-		"reordered":       func(b []byte) []byte { return bytes.Replace(b, []byte(`"revision":3,"type":"SubmissionReceived"`), []byte(`"type":"SubmissionReceived","revision":3`), 1) },
-		"time precision":  func(b []byte) []byte { return bytes.Replace(b, []byte(`.123456Z`), []byte(`.123Z`), 1) },
-		"unknown field":   func(b []byte) []byte { return bytes.Replace(b, []byte(`{"id"`), []byte(`{"x":1,"id"`), 1) },
-		"truncated":       func(b []byte) []byte { return b[:len(b)-1] },
-		"empty metadata":  func(b []byte) []byte { return bytes.Replace(b, []byte(`"role":"intake",`), []byte(`"role":"",`), 1) },
-		"escaped differs": func(b []byte) []byte { return bytes.Replace(b, []byte(`submission-42","revision"`), []byte(`submission\u002d42","revision"`), 1) },
+		"space": func(b []byte) []byte { return bytes.Replace(b, []byte(`"revision":3`), []byte(`"revision": 3`), 1) },
+		"reordered": func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"revision":3,"type":"SubmissionReceived"`), []byte(`"type":"SubmissionReceived","revision":3`), 1)
+		},
+		"time precision": func(b []byte) []byte { return bytes.Replace(b, []byte(`.123456Z`), []byte(`.123Z`), 1) },
+		"unknown field":  func(b []byte) []byte { return bytes.Replace(b, []byte(`{"id"`), []byte(`{"x":1,"id"`), 1) },
+		"truncated":      func(b []byte) []byte { return b[:len(b)-1] },
+		"empty metadata": func(b []byte) []byte { return bytes.Replace(b, []byte(`"role":"intake",`), []byte(`"role":"",`), 1) },
+		"escaped differs": func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`submission-42","revision"`), []byte(`submission\u002d42","revision"`), 1)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseCanonical(mutate(bytes.Clone(b)), 17)
