@@ -43,11 +43,12 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		// one line per subcommand, in its own file
-		"bench":  {"measure the event store against baselines on this disk", cmdBench},
-		"key":    {"print the checkpoint signing key's verifier key", cmdKey},
-		"verify": {"verify a data directory, an export or a receipt offline", cmdVerify},
-		"token":  {"create a bearer token on a ledger that is not being served", cmdToken},
-		"serve":  {"serve the ledger: HTTP API, web pages, live feed", cmdServe},
+		"bench":   {"measure the event store against baselines on this disk", cmdBench},
+		"key":     {"print the checkpoint signing key's verifier key", cmdKey},
+		"verify":  {"verify a data directory, an export or a receipt offline", cmdVerify},
+		"token":   {"create a bearer token on a ledger that is not being served", cmdToken},
+		"serve":   {"serve the ledger: HTTP API, web pages, live feed", cmdServe},
+		"migrate": {"copy a ledger between the embedded store and KurrentDB", cmdMigrate},
 	}
 }
 
