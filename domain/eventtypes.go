@@ -132,6 +132,23 @@ func (e *TokenRevoked) stream() string  { return TokensStream }
 func (*PersonalDataAccessed) EventType() string { return "PersonalDataAccessed" }
 func (e *PersonalDataAccessed) stream() string  { return StreamForAccess(e.Actor) }
 
+// EventType returns "StatementPosted".
+func (*StatementPosted) EventType() string       { return "StatementPosted" }
+func (e *StatementPosted) stream() string        { return StreamForStatement(e.StatementID) }
+func (e *StatementPosted) personal() []*Personal { return []*Personal{&e.Body} }
+
+// EventType returns "VoteCast".
+func (*VoteCast) EventType() string { return "VoteCast" }
+func (e *VoteCast) stream() string  { return StreamForVotes(e.ProcessID, e.ParticipantID) }
+
+// EventType returns "ImportStarted".
+func (*ImportStarted) EventType() string { return "ImportStarted" }
+func (e *ImportStarted) stream() string  { return StreamForProcess(e.ProcessID) }
+
+// EventType returns "ImportCompleted".
+func (*ImportCompleted) EventType() string { return "ImportCompleted" }
+func (e *ImportCompleted) stream() string  { return StreamForProcess(e.ProcessID) }
+
 // newEvent returns a zero event of type typ, or nil for an unknown type.
 func newEvent(typ string) Event {
 	switch typ {
@@ -191,6 +208,14 @@ func newEvent(typ string) Event {
 		return new(TokenRevoked)
 	case "PersonalDataAccessed":
 		return new(PersonalDataAccessed)
+	case "StatementPosted":
+		return new(StatementPosted)
+	case "VoteCast":
+		return new(VoteCast)
+	case "ImportStarted":
+		return new(ImportStarted)
+	case "ImportCompleted":
+		return new(ImportCompleted)
 	}
 	return nil
 }
@@ -226,5 +251,9 @@ func registered() []Event {
 		new(TokenIssued),
 		new(TokenRevoked),
 		new(PersonalDataAccessed),
+		new(StatementPosted),
+		new(VoteCast),
+		new(ImportStarted),
+		new(ImportCompleted),
 	}
 }

@@ -181,7 +181,7 @@ func checkPhases(in []Phase) ([]Phase, error) {
 		accepts := map[ContributionKind]bool{}
 		for _, k := range ph.Accepts {
 			switch k {
-			case AcceptsSubmissions, AcceptsComments, AcceptsSupport, AcceptsSurveyAnswers:
+			case AcceptsSubmissions, AcceptsComments, AcceptsSupport, AcceptsSurveyAnswers, AcceptsStatements, AcceptsVotes:
 			default:
 				return nil, invalidf("phase %q: unknown contribution kind %q", ph.Name, k)
 			}

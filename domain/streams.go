@@ -22,8 +22,11 @@ func StreamForComment(id string) string { return "comment-" + id }
 
 // StreamForItem is the stream of a moderated item.
 func StreamForItem(kind ItemKind, id string) string {
-	if kind == ItemComment {
+	switch kind {
+	case ItemComment:
 		return StreamForComment(id)
+	case ItemStatement:
+		return StreamForStatement(id)
 	}
 	return StreamForSubmission(id)
 }
