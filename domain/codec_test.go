@@ -94,7 +94,7 @@ func samples() []Event {
 			Body: fake("stmt-17", "body"), SourceID: "17", RegisteredBy: "intake-bo", Premoderated: true},
 		&VoteCast{ProcessID: proc, StatementID: "stmt-17", ParticipantID: part, Vote: VoteDisagree, RegisteredBy: ""},
 		&ImportStarted{ImportID: "polis-2demo-1a2b", ProcessID: proc, Source: "polis", SourceRef: "https://pol.is/2demo",
-			Files: []ImportedFile{{Name: "votes.csv", SHA256: "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", Rows: 2995}},
+			Files:     []ImportedFile{{Name: "votes.csv", SHA256: "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", Rows: 2995}},
 			StartedBy: "import-polis"},
 		&ImportCompleted{ImportID: "polis-2demo-1a2b", ProcessID: proc, Participants: 339, Statements: 54, Votes: 2995, Decisions: 53,
 			CompletedBy: "import-polis"},
