@@ -230,16 +230,19 @@ func (s *Service) PostComment(ctx context.Context, actor domain.Actor, submissio
 
 // item folds a moderated item's stream.
 func itemOf(kind domain.ItemKind, cur []domain.Event) domain.Item {
-	if kind == domain.ItemComment {
+	switch kind {
+	case domain.ItemComment:
 		return domain.Fold[domain.Comment](cur).Item
+	case domain.ItemStatement:
+		return domain.Fold[domain.Statement](cur).Item
 	}
 	return domain.Fold[domain.Submission](cur).Item
 }
 
 // onItem executes on a moderated item's stream.
 func (s *Service) onItem(ctx context.Context, m meta, kind domain.ItemKind, id, resultID string, decide func(domain.Item) ([]domain.Event, error)) (Result, error) {
-	if kind != domain.ItemSubmission && kind != domain.ItemComment {
-		return Result{}, fmt.Errorf("%w: item kind %q is not submission or comment", domain.ErrInvalid, kind)
+	if kind != domain.ItemSubmission && kind != domain.ItemComment && kind != domain.ItemStatement {
+		return Result{}, fmt.Errorf("%w: item kind %q is not submission, comment or statement", domain.ErrInvalid, kind)
 	}
 	res, err := s.execute(ctx, m, id, domain.StreamForItem(kind, id), nil, func(cur []domain.Event) ([]domain.Event, error) {
 		it := itemOf(kind, cur)
