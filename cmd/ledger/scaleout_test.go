@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore"
+	"github.com/malmo/participation-ledger/integrity"
+	"github.com/malmo/participation-ledger/ledger"
+)
+
+// scaleNode is one `ledger serve` of a scale-out: a node over its own data
+// directory, following the shared KurrentDB, behind a loopback HTTP server.
+type scaleNode struct {
+	*node
+	srv *httptest.Server
+}
+
+func startScaleNode(t *testing.T, ctx context.Context, url, dir, signingKey string) *scaleNode {
+	t.Helper()
+	n, err := openNode(ctx, nodeConfig{
+		dataDir: dir, storeURL: url,
+		integrityOpt: []integrity.Option{integrity.WithSigningKeyFile(signingKey), integrity.WithCheckpointInterval(10 * time.Millisecond)},
+	})
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(runCtx) }()
+	s := &scaleNode{node: n, srv: httptest.NewServer(n.Handler())}
+	t.Cleanup(func() {
+		s.srv.Close()
+		stop()
+		require.NoError(t, <-done)
+		require.NoError(t, n.Close())
+	})
+	return s
+}
+
+var idemSeq atomic.Int64
+
+// post writes through a node's HTTP API and returns the answer's id and
+// position.
+func (s *scaleNode) post(t *testing.T, path, token, body string) (string, eventstore.Position) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.srv.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", fmt.Sprint("scale-", idemSeq.Add(1)))
+	res, err := s.srv.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, res.StatusCode, "POST %s: %s", path, b)
+	var out struct {
+		ID       string              `json:"id"`
+		Position eventstore.Position `json:"position"`
+	}
+	require.NoError(t, json.Unmarshal(b, &out), "%s", b)
+	require.NotZero(t, out.Position)
+	return out.ID, out.Position
+}
+
+// readModels is every read model's state as JSON, at the position the
+// runner has applied.
+func (s *scaleNode) readModels(t *testing.T) (eventstore.Position, map[string]string) {
+	t.Helper()
+	out := map[string]string{}
+	var at eventstore.Position
+	s.runner.Read(func(pos eventstore.Position) {
+		at = pos
+		for i, m := range s.models.list() {
+			b, err := json.Marshal(m)
+			require.NoError(t, err)
+			out[fmt.Sprintf("%d-%T", i, m)] = string(b)
+		}
+	})
+	return at, out
+}
+
+// TestScaleOut runs two ledger nodes with separate data directories (one
+// signing key and one pseudonym key between them, as a deployment shares
+// its secrets) against one KurrentDB. Both accept writes over HTTP; a write
+// acknowledged by one shows up in the other's live feed; once quiet, both
+// have the same read models, Merkle root and signed checkpoint.
+func TestScaleOut(t *testing.T) {
+	ctx := testCtx(t)
+	srv := startFake(t)
+	secrets := t.TempDir()
+	_, err := integrity.KeyVerifier(secrets)
+	require.NoError(t, err)
+	signingKey := filepath.Join(secrets, "integrity", "signing.key")
+	pseudonymKey, err := secret(filepath.Join(secrets, "pseudonym.key"))
+	require.NoError(t, err)
+	var nodes []*scaleNode
+	for _, name := range []string{"a", "b"} {
+		dir := filepath.Join(t.TempDir(), name)
+		require.NoError(t, os.MkdirAll(dir, 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "pseudonym.key"), pseudonymKey, 0o600))
+		nodes = append(nodes, startScaleNode(t, ctx, srv.URL(), dir, signingKey))
+	}
+	a, b := nodes[0], nodes[1]
+
+	// Tokens and participants are bootstrapped through node a's service;
+	// node b learns the tokens from the shared log.
+	boot := domain.Actor{ID: "bootstrap", Role: domain.RoleAdmin}
+	token := func(name string, role domain.Role, participant string) string {
+		res, err := a.svc.IssueToken(ctx, boot, rq("boot-"+name, ledger.IssueToken{Name: name, Role: role, Participant: participant}))
+		require.NoError(t, err)
+		return res.Token
+	}
+	official, modA, modB := token("official-1", domain.RoleOfficial, ""), token("mod-1", domain.RoleModerator, ""), token("mod-2", domain.RoleModerator, "")
+	var people []string
+	for i := range 4 {
+		res, err := a.svc.RegisterParticipant(ctx, domain.Actor{ID: "intake-1", Role: domain.RoleIntake}, rq(fmt.Sprint("boot-p", i),
+			domain.RegisterParticipant{Pseudonym: fmt.Sprint("deltagare", i), Name: fmt.Sprint("Namn ", i), Email: fmt.Sprint(i, "@example.se"), Language: "sv"}))
+		require.NoError(t, err)
+		people = append(people, token(fmt.Sprint("p", i), domain.RoleParticipant, res.ID))
+	}
+
+	// Node b's live feed, from the start of the log.
+	seen := make(chan eventstore.Position, 1024)
+	liveCtx, stopLive := context.WithCancel(ctx)
+	defer stopLive()
+	go func() {
+		for n, err := range b.runner.Hub().Notifications(liveCtx, 0) {
+			if err != nil {
+				return
+			}
+			seen <- n.Position
+		}
+	}()
+	waitSeen := func(want eventstore.Position) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case p := <-seen:
+				if p >= want {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("position %d never reached node b's live feed", want)
+			}
+		}
+	}
+
+	// Writes alternate between the nodes, on shared streams too.
+	process, pos := a.post(t, "/v1/processes", official, `{"title":{"sv":"Trygghet i Möllevången"},"kind":"proposal",
+		"owner_body":"Kommunstyrelsen","case_number":"KS-2024-622","administrations":["Stadskontoret"],
+		"phases":[{"name":"förslag","starts_at":"2024-09-01T00:00:00Z","accepts":["submissions","comments","support"]}],
+		"support_threshold":2,"moderation_mode":"post","policy_reference":"Riktlinjer för digital dialog 2023"}`)
+	waitSeen(pos) // acknowledged by a, in b's live feed
+	sub, _ := b.post(t, "/v1/processes/"+process+"/submissions", people[0], `{"language":"sv","title":"Bättre belysning","body":"Parken är mörk."}`)
+	for i := 1; i < 4; i++ {
+		nodes[i%2].post(t, "/v1/submissions/"+sub+"/support", people[i], `{}`)
+	}
+	_, pos = a.post(t, "/v1/submissions/"+sub+"/comments", people[2], `{"language":"sv","body":"Håller med!"}`)
+	waitSeen(pos)
+	dec, _ := b.post(t, "/v1/moderation/decisions", modA, `{"item":{"kind":"submission","id":"`+sub+`"},"content_version":1,
+		"visibility":"content_labelled","ground":"incompatible_content","policy_clause":"3.1","category":"scope_of_platform_service",
+		"explanation":"Delvis utanför ämnet","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)
+	appeal, _ := a.post(t, "/v1/appeals", people[0], `{"item":{"kind":"submission","id":"`+sub+`"},"decision_id":"`+dec+`","grounds":"Det hör till ämnet"}`)
+	_, pos = b.post(t, "/v1/appeals/"+appeal+"/decision", modB, `{"item":{"kind":"submission","id":"`+sub+`"},"outcome":"overturned","explanation":"Inom ramarna"}`)
+
+	head, err := a.store.Head(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, head, pos)
+	for _, n := range nodes {
+		require.NoError(t, n.runner.Wait(ctx, head))
+		_, err := n.integrity.WaitFor(ctx, head)
+		require.NoError(t, err)
+	}
+	posA, modelsA := a.readModels(t)
+	posB, modelsB := b.readModels(t)
+	require.Equal(t, head, posA)
+	require.Equal(t, head, posB)
+	require.Equal(t, modelsA, modelsB, "identical read models")
+	require.Contains(t, modelsA[fmt.Sprintf("0-%T", a.models.Processes)], "KS-2024-622")
+
+	rootA, err := a.integrity.Root(int64(head))
+	require.NoError(t, err)
+	rootB, err := b.integrity.Root(int64(head))
+	require.NoError(t, err)
+	require.Equal(t, rootA, rootB)
+	ckA, err := a.integrity.SignCheckpoint()
+	require.NoError(t, err)
+	ckB, err := b.integrity.SignCheckpoint()
+	require.NoError(t, err)
+	require.Equal(t, int64(head), ckA.Size)
+	require.True(t, bytes.Equal(ckA.Note, ckB.Note), "the same signed checkpoint:\n%s\n%s", ckA.Note, ckB.Note)
+}
