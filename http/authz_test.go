@@ -50,6 +50,23 @@ var access = []struct {
 	{"POST", "/v1/disposals", "admin", false},
 	{"POST", "/v1/tokens", "admin", false},
 	{"DELETE", "/v1/tokens/{id}", "admin", false},
+	{"GET", "/v1/processes", "public", false},
+	{"GET", "/v1/processes/{id}", "public", false},
+	{"GET", "/v1/processes/{id}/submissions", "public", false},
+	{"GET", "/v1/submissions/{id}", "public", false},
+	{"GET", "/v1/items/{id}/trail", "public", false},
+	{"GET", "/v1/moderation/queue", "moderator admin", false},
+	{"GET", "/v1/reports/transparency", "public", false},
+	{"GET", "/v1/stats/participation", "public", false},
+	{"GET", "/v1/actors/{id}/trail", "moderator official auditor admin", false},
+	{"GET", "/v1/events", "auditor admin", false},
+	{"GET", "/v1/streams/{stream}", "auditor admin", false},
+	{"GET", "/v1/access", "auditor", false},
+	{"GET", "/v1/live", "public", false},
+	{"GET", "/v1/ledger/checkpoint", "public", false},
+	{"GET", "/v1/ledger/key", "public", false},
+	{"GET", "/v1/ledger/proof/inclusion", "public", false},
+	{"GET", "/v1/ledger/proof/consistency", "public", false},
 }
 
 // callers: every role, a participant on their own resource and on
@@ -64,14 +81,16 @@ func roleOf(caller string) string {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, withReads(t))
 	w := e.world()
 	// An appeal by "own" against a decision by moderator2, so that
 	// "moderator" is a different moderator and may decide it.
 	dec := e.must(201, e.do("POST", "/v1/moderation/decisions", "moderator2", `{"item":{"kind":"submission","id":"`+w.submission+`"},"content_version":1,
 		"visibility":"content_demoted","ground":"incompatible_content","policy_clause":"3.2","category":"scope_of_platform_service",
 		"explanation":"Dubblett","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)).str(t, "id")
-	appeal := e.must(201, e.do("POST", "/v1/appeals", "own", `{"item":{"kind":"submission","id":"`+w.submission+`"},"decision_id":"`+dec+`","grounds":"Inte en dubblett"}`)).str(t, "id")
+	appealed := e.must(201, e.do("POST", "/v1/appeals", "own", `{"item":{"kind":"submission","id":"`+w.submission+`"},"decision_id":"`+dec+`","grounds":"Inte en dubblett"}`))
+	appeal := appealed.str(t, "id")
+	e.waitForReads(appealed.position(t))
 
 	item := `{"kind":"submission","id":"` + w.submission + `"}`
 	type probe struct{ path, body string }
@@ -131,8 +150,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /v1/disposals": func(string) probe {
 			return probe{"/v1/disposals", `{"case_number":"C","scope":"process","subject_id":"nope","legal_basis":"L"}`}
 		},
-		"POST /v1/tokens":        func(string) probe { return probe{"/v1/tokens", `{"name":"n","role":"auditor"}`} },
-		"DELETE /v1/tokens/{id}": func(string) probe { return probe{"/v1/tokens/nope", `{}`} },
+		"POST /v1/tokens":                    func(string) probe { return probe{"/v1/tokens", `{"name":"n","role":"auditor"}`} },
+		"DELETE /v1/tokens/{id}":             func(string) probe { return probe{"/v1/tokens/nope", `{}`} },
+		"GET /v1/processes/{id}":             func(string) probe { return probe{"/v1/processes/" + w.process, ""} },
+		"GET /v1/processes/{id}/submissions": func(string) probe { return probe{"/v1/processes/" + w.process + "/submissions", ""} },
+		"GET /v1/submissions/{id}":           func(string) probe { return probe{"/v1/submissions/" + w.submission, ""} },
+		"GET /v1/items/{id}/trail":           func(string) probe { return probe{"/v1/items/" + w.submission + "/trail", ""} },
+		"GET /v1/stats/participation":        func(string) probe { return probe{"/v1/stats/participation?process=" + w.process, ""} },
+		"GET /v1/actors/{id}/trail": func(caller string) probe {
+			// Moderators and officials may read their own trail only.
+			if caller == "official" {
+				return probe{"/v1/actors/official-1/trail", ""}
+			}
+			return probe{"/v1/actors/moderator-1/trail", ""}
+		},
+		"GET /v1/streams/{stream}":         func(string) probe { return probe{"/v1/streams/process-" + w.process, ""} },
+		"GET /v1/ledger/proof/inclusion":   func(string) probe { return probe{"/v1/ledger/proof/inclusion?index=0&size=1", ""} },
+		"GET /v1/ledger/proof/consistency": func(string) probe { return probe{"/v1/ledger/proof/consistency?from=1&to=1", ""} },
 	}
 
 	// Every served route has a row here.
@@ -158,7 +192,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if f, ok := probes[a.method+" "+a.pattern]; ok {
 					p = f(caller)
 				}
-				r := e.do(a.method, p.path, caller, p.body)
+				var r reply
+				if a.pattern == "/v1/live" {
+					r = e.peek(p.path, caller) // an event stream never ends
+				} else {
+					r = e.do(a.method, p.path, caller, p.body)
+				}
 				allowed := a.roles == "public" || strings.Contains(" "+a.roles+" ", " "+roleOf(caller)+" ") && caller != ""
 				switch {
 				case a.roles == "public":

@@ -65,7 +65,7 @@ func problemFor(err error) Problem {
 		return p(http.StatusUnauthorized, "unauthorized", "Unauthorized")
 	case errors.Is(err, errForbidden), errors.Is(err, domain.ErrForbidden):
 		return p(http.StatusForbidden, "forbidden", "Forbidden")
-	case errors.Is(err, errNoIdempotencyKey), errors.Is(err, errBadJSON), errors.Is(err, errBadIfMatch):
+	case errors.Is(err, errNoIdempotencyKey), errors.Is(err, errBadJSON), errors.Is(err, errBadIfMatch), errors.Is(err, errBadQuery):
 		return p(http.StatusBadRequest, "bad-request", "Bad request")
 	case errors.Is(err, errUnsupportedMedium):
 		return p(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type")
@@ -85,6 +85,8 @@ func problemFor(err error) Problem {
 		return p(http.StatusUnprocessableEntity, "invalid", "Invalid request")
 	case errors.Is(err, ledger.ErrDisposed):
 		return p(http.StatusGone, "disposed", "Disposed under a recorded decision")
+	case errors.Is(err, errNoReadSide), errors.Is(err, errNotCaughtUp):
+		return p(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable")
 	}
 	return Problem{Type: ProblemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError}
 }

@@ -77,10 +77,31 @@ func (s *Server) table() []route {
 		{"POST", "/v1/tokens", roles(admin), s.issueToken, TokenBody{}, "Issue a bearer token"},
 		{"DELETE", "/v1/tokens/{id}", roles(admin), s.revokeToken, RevokeBody{}, "Revoke a bearer token"},
 
-		// Reads (projections, integrity, exports): the read side adds its
-		// GET routes here, e.g.
-		//   {"GET", "/v1/processes/{id}", nil, s.process, nil, "Process overview"},
-		// with roles(auditor, researcher, …) where a read is not public.
+		// Reads of the read models: every one takes ?as_of=<position|RFC 3339
+		// time> and answers {"position":N,…} with X-Ledger-Position.
+		{"GET", "/v1/processes", nil, s.listProcesses, nil, "Process overviews (as_of)"},
+		{"GET", "/v1/processes/{id}", nil, s.getProcess, nil, "A process overview: phases, counts by status, threshold progress (as_of)"},
+		{"GET", "/v1/processes/{id}/submissions", nil, s.processSubmissions, nil, "A process's public submissions (as_of)"},
+		{"GET", "/v1/submissions/{id}", nil, s.getSubmission, nil, "Public submission view; view=internal for moderator, official, admin, auditor — recorded (as_of)"},
+		{"GET", "/v1/items/{id}/trail", nil, s.itemTrail, nil, "Decision trail of a submission or comment; view=internal (named) for auditor, admin (as_of)"},
+		{"GET", "/v1/moderation/queue", roles(moderator, admin), s.moderationQueue, nil, "Moderation queue, oldest first; process= filters (as_of)"},
+		{"GET", "/v1/reports/transparency", nil, s.transparencyReport, nil, "DSA transparency report; period=, from=, to=, process=, body=; CSV with Accept: text/csv (as_of)"},
+		{"GET", "/v1/stats/participation", nil, s.participationStats, nil, "Participation statistics of process=, small cells suppressed (as_of)"},
+		{"GET", "/v1/actors/{id}/trail", roles(moderator, official, auditor, admin), s.actorTrail, nil, "What an actor did (moderators and officials: their own); after=, limit= (as_of)"},
+
+		// The raw log, the access log and the live feed. Streams are not
+		// public: their metadata names staff and participants, which the
+		// public views replace by roles and pseudonyms.
+		{"GET", "/v1/events", roles(auditor, admin), s.events, nil, "The global log: from= (exclusive position), limit=; NDJSON of canonical bytes with Accept: application/x-ndjson"},
+		{"GET", "/v1/streams/{stream}", roles(auditor, admin), s.stream, nil, "One stream: from= (revision), limit=, direction="},
+		{"GET", "/v1/access", roles(auditor), s.accessLog, nil, "Recorded reads of personal data: actor=, subject=, from=, limit="},
+		{"GET", "/v1/live", nil, s.live, nil, "Read-model changes as Server-Sent Events; Last-Event-ID resumes; process= filters"},
+
+		// The integrity log.
+		{"GET", "/v1/ledger/checkpoint", nil, s.checkpoint, nil, "Latest signed checkpoint (note text; JSON with Accept: application/json)"},
+		{"GET", "/v1/ledger/key", nil, s.verifierKey, nil, "Checkpoint verifier key"},
+		{"GET", "/v1/ledger/proof/inclusion", nil, s.inclusionProof, nil, "RFC 6962 inclusion proof: index= or event_id= (stream=), size="},
+		{"GET", "/v1/ledger/proof/consistency", nil, s.consistencyProof, nil, "RFC 6962 consistency proof: from=, to="},
 	}
 }
 

@@ -48,6 +48,9 @@ type Config struct {
 	Mount func(r chi.Router)
 	// Now is the clock for rate limiting (default time.Now).
 	Now func() time.Time
+	// Read serves the GET routes of the read side (projections, raw log,
+	// live feed, integrity); without it they answer 503.
+	Read *ReadSide
 }
 
 // Server is the HTTP API. It implements http.Handler.
@@ -80,6 +83,11 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Read != nil && cfg.Read.MinPositionWait <= 0 {
+		rs := *cfg.Read // the caller's value stays as given
+		rs.MinPositionWait = 5 * time.Second
+		cfg.Read = &rs
 	}
 	idem, err := openIdempotency(cfg.DataDir, cfg.IdempotencyRecords)
 	if err != nil {

@@ -1,0 +1,101 @@
+package ledgerhttp_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	ledgerhttp "github.com/malmo/participation-ledger/http"
+	"github.com/malmo/participation-ledger/integrity"
+	"github.com/malmo/participation-ledger/projections"
+)
+
+// withReads wires the read side into newEnv's server: a projections runner
+// (snapshots every few events, so as-of folds start from snapshots) and an
+// integrity log, both following the env's store until the test ends.
+func withReads(t *testing.T, more ...func(*ledgerhttp.Config)) func(*ledgerhttp.Config) {
+	return func(cfg *ledgerhttp.Config) {
+		store := cfg.Service.Store()
+		dir := t.TempDir()
+		ms := ledgerhttp.ReadModels{
+			Processes:     projections.NewProcesses(),
+			Submissions:   projections.NewSubmissions(),
+			Trails:        projections.NewTrails([]byte("test pseudonym key")),
+			Queue:         projections.NewQueue(),
+			Transparency:  projections.NewTransparency(),
+			Participation: projections.NewParticipation(),
+			Actors:        projections.NewActors(),
+		}
+		runner, err := projections.NewRunner(store, projections.Config{Dir: dir, SnapshotEvery: 7},
+			ms.Processes, ms.Submissions, ms.Trails, ms.Queue, ms.Transparency, ms.Participation, ms.Actors)
+		require.NoError(t, err)
+		il, err := integrity.Open(t.TempDir(), integrity.WithCheckpointInterval(10*time.Millisecond))
+		require.NoError(t, err)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := runner.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("runner: %v", err)
+			}
+		})
+		wg.Go(func() {
+			if err := il.Run(ctx, store); err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("integrity: %v", err)
+			}
+		})
+		t.Cleanup(func() {
+			cancel()
+			wg.Wait()
+			il.Close()
+		})
+		cfg.Read = &ledgerhttp.ReadSide{Runner: runner, Dir: dir, Models: ms, Integrity: il}
+		for _, f := range more {
+			f(cfg)
+		}
+	}
+}
+
+// position returns the X-Ledger-Position of a read answer, or of a write
+// answer's "position" field.
+func (r reply) position(t *testing.T) string {
+	t.Helper()
+	if p := r.header.Get("X-Ledger-Position"); p != "" {
+		return p
+	}
+	return itoa(int64(r.json(t)["position"].(float64)))
+}
+
+// waitForReads waits until the read models have applied pos and a
+// checkpoint is signed, so that reads of what was written succeed.
+func (e *env) waitForReads(pos string) {
+	e.t.Helper()
+	e.must(200, e.do("GET", "/v1/processes", "", "", "X-Ledger-Min-Position", pos))
+	require.Eventually(e.t, func() bool {
+		return e.do("GET", "/v1/ledger/checkpoint", "", "").status == 200
+	}, 5*time.Second, 5*time.Millisecond)
+}
+
+// peek sends a GET and returns the status and headers without reading the
+// body (for streams that never end).
+func (e *env) peek(path, who string) reply {
+	e.t.Helper()
+	req, err := http.NewRequest("GET", e.srv.URL+path, nil)
+	require.NoError(e.t, err)
+	if who != "" {
+		tok, ok := e.tokens[who]
+		if !ok {
+			tok = who
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	res, err := e.srv.Client().Do(req)
+	require.NoError(e.t, err)
+	res.Body.Close()
+	return reply{status: res.StatusCode, header: res.Header}
+}
