@@ -152,6 +152,14 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		RateLimit: cfg.rateLimit,
 		Ready:     n.ready,
 		Receipt:   n.receipt,
+		Read: &ledgerhttp.ReadSide{
+			Runner: n.runner, Dir: filepath.Join(cfg.dataDir, "projections"), Integrity: n.integrity,
+			Models: ledgerhttp.ReadModels{
+				Processes: n.models.Processes, Submissions: n.models.Submissions, Trails: n.models.Trails,
+				Queue: n.models.Queue, Transparency: n.models.Transparency, Participation: n.models.Participation,
+				Actors: n.models.Actors,
+			},
+		},
 	})
 	if err != nil {
 		return nil, err
