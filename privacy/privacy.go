@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ErrShredded means the subject's key was destroyed: the data is disposed.
@@ -46,7 +47,18 @@ type keyFile struct {
 	Labels  Labels `json:"labels,omitempty"`
 	// Shredded is set in the tombstone that replaces a destroyed key.
 	Shredded bool `json:"shredded,omitempty"`
+
+	stamp fileStamp // of the file this entry was read from or written to
 }
+
+// fileStamp identifies a version of a key file, so a cached entry is
+// re-read when another ledger node sharing the directory changed it.
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+func stampOf(fi os.FileInfo) fileStamp { return fileStamp{fi.Size(), fi.ModTime()} }
 
 // Keys is the key store. It is safe for concurrent use.
 type Keys struct {
@@ -83,6 +95,9 @@ func Open(dir string) (*Keys, error) {
 		if err := json.Unmarshal(b, &kf); err != nil {
 			return nil, fmt.Errorf("privacy: key file %s: %w", name, err)
 		}
+		if fi, err := e.Info(); err == nil {
+			kf.stamp = stampOf(fi)
+		}
 		k.keys[kf.Subject] = &kf
 	}
 	return k, nil
@@ -115,9 +130,10 @@ func (k *Keys) Seal(subject string, labels Labels, plaintext string) ([]byte, er
 // Open decrypts sealed data of subject. It returns ErrShredded after the
 // subject's key was destroyed.
 func (k *Keys) Open(subject string, sealed []byte) (string, error) {
-	k.mu.RLock()
-	kf := k.keys[subject]
-	k.mu.RUnlock()
+	kf, err := k.lookup(subject)
+	if err != nil {
+		return "", err
+	}
 	switch {
 	case kf == nil:
 		return "", fmt.Errorf("%w %q", ErrNoKey, subject)
@@ -140,10 +156,44 @@ func (k *Keys) Open(subject string, sealed []byte) (string, error) {
 
 // Shredded reports whether subject's key has been destroyed.
 func (k *Keys) Shredded(subject string) bool {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	kf := k.keys[subject]
+	kf, _ := k.lookup(subject)
 	return kf != nil && kf.Shredded
+}
+
+// lookup returns subject's entry, re-reading its file when it changed on
+// disk since it was cached (several ledger nodes may share the directory:
+// a key made or shredded by one is seen by the others). It costs one stat.
+func (k *Keys) lookup(subject string) (*keyFile, error) {
+	k.mu.RLock()
+	kf := k.keys[subject]
+	k.mu.RUnlock()
+	if kf != nil && kf.Shredded {
+		return kf, nil // tombstones are final
+	}
+	p := k.path(subject)
+	fi, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return kf, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("privacy: %w", err)
+	}
+	if kf != nil && kf.stamp == stampOf(fi) {
+		return kf, nil
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("privacy: %w", err)
+	}
+	var fresh keyFile
+	if err := json.Unmarshal(b, &fresh); err != nil {
+		return nil, fmt.Errorf("privacy: key file of %q: %w", subject, err)
+	}
+	fresh.stamp = stampOf(fi)
+	k.mu.Lock()
+	k.keys[subject] = &fresh
+	k.mu.Unlock()
+	return &fresh, nil
 }
 
 // Subjects returns the live (not shredded) subjects whose labels contain
@@ -185,9 +235,10 @@ func (k *Keys) Shred(subject string) error {
 }
 
 func (k *Keys) keyFor(subject string, labels Labels) ([]byte, error) {
-	k.mu.RLock()
-	kf := k.keys[subject]
-	k.mu.RUnlock()
+	kf, err := k.lookup(subject)
+	if err != nil {
+		return nil, err
+	}
 	if kf != nil {
 		if kf.Shredded {
 			return nil, ErrShredded
@@ -206,43 +257,97 @@ func (k *Keys) keyFor(subject string, labels Labels) ([]byte, error) {
 	if _, err := rand.Read(kf.Key); err != nil {
 		return nil, fmt.Errorf("privacy: %w", err)
 	}
-	if err := k.write(k.path(subject), kf); err != nil {
+	switch err := k.create(k.path(subject), kf); {
+	case errors.Is(err, os.ErrExist):
+		// Another node sharing the directory made it first: use theirs.
+		k.mu.Unlock()
+		kf, err = k.lookup(subject)
+		k.mu.Lock()
+		if err != nil || kf == nil {
+			return nil, fmt.Errorf("privacy: key of %q vanished: %v", subject, err)
+		}
+		if kf.Shredded {
+			return nil, ErrShredded
+		}
+		return kf.Key, nil
+	case err != nil:
 		return nil, err
 	}
 	k.keys[subject] = kf
 	return kf.Key, nil
 }
 
+// create writes a new key file only if none exists (link(2) is atomic and
+// fails on an existing name), durably, like write.
+func (k *Keys) create(p string, kf *keyFile) error {
+	tmp, err := k.writeTemp(p, kf)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, p); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return os.ErrExist
+		}
+		return fmt.Errorf("privacy: writing key: %w", err)
+	}
+	if fi, err := os.Stat(p); err == nil {
+		kf.stamp = stampOf(fi)
+	}
+	if err := syncDir(k.dir); err != nil {
+		return fmt.Errorf("privacy: writing key: %w", err)
+	}
+	return nil
+}
+
 // write stores kf atomically and durably: temp file, fsync, rename, fsync
 // of the directory. A key must be on disk before any event sealed with it
 // is appended, or a crash could leave ciphertext nobody can open.
 func (k *Keys) write(p string, kf *keyFile) error {
+	tmp, err := k.writeTemp(p, kf)
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err == nil {
+		if fi, serr := os.Stat(p); serr == nil {
+			kf.stamp = stampOf(fi)
+		}
+		err = syncDir(k.dir)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("privacy: writing key: %w", err)
+	}
+	return nil
+}
+
+// writeTemp writes kf to a synced temporary file next to p, unique per
+// call so that concurrent writers (in this or another process) never share
+// one.
+func (k *Keys) writeTemp(p string, kf *keyFile) (string, error) {
 	b, err := json.Marshal(kf)
 	if err != nil {
-		return fmt.Errorf("privacy: %w", err)
+		return "", fmt.Errorf("privacy: %w", err)
 	}
-	tmp := p + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := os.CreateTemp(k.dir, filepath.Base(p)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("privacy: %w", err)
+		return "", fmt.Errorf("privacy: %w", err)
 	}
 	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err == nil {
-		err = syncDir(k.dir)
-	}
 	if err != nil {
-		return fmt.Errorf("privacy: writing key: %w", err)
+		os.Remove(f.Name())
+		return "", fmt.Errorf("privacy: writing key: %w", err)
 	}
-	return nil
+	return f.Name(), nil
 }
 
 func overwrite(p string) error {

@@ -112,3 +112,40 @@ func TestInterruptedWriteIsIgnored(t *testing.T) {
 		require.False(t, strings.HasSuffix(e.Name(), ".tmp"))
 	}
 }
+
+// TestSharedDirectory: two ledger nodes sharing one key directory see each
+// other's keys and shredding, and never make two keys for one subject.
+func TestSharedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(dir)
+	require.NoError(t, err)
+	b, err := Open(dir)
+	require.NoError(t, err)
+
+	ct, err := a.Seal("submission-9", nil, "Fler parkbänkar i Pildammsparken")
+	require.NoError(t, err)
+	got, err := b.Open("submission-9", ct)
+	require.NoError(t, err, "a key made by one node opens on the other")
+	require.Equal(t, "Fler parkbänkar i Pildammsparken", got)
+
+	// Both race to make the same subject's key: one wins, both use it.
+	var cts [2][]byte
+	done := make(chan struct{})
+	go func() { cts[0], _ = a.Seal("comment-1", nil, "från a"); close(done) }()
+	cts[1], err = b.Seal("comment-1", nil, "från b")
+	require.NoError(t, err)
+	<-done
+	for _, k := range []*Keys{a, b} {
+		p0, err := k.Open("comment-1", cts[0])
+		require.NoError(t, err)
+		p1, err := k.Open("comment-1", cts[1])
+		require.NoError(t, err)
+		require.Equal(t, []string{"från a", "från b"}, []string{p0, p1})
+	}
+
+	require.NoError(t, b.Shred("submission-9"))
+	_, err = a.Open("submission-9", ct)
+	require.ErrorIs(t, err, ErrShredded, "shredding on one node takes effect on the other")
+	_, err = a.Seal("submission-9", nil, "again")
+	require.ErrorIs(t, err, ErrShredded)
+}
