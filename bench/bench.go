@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"time"
@@ -34,6 +35,18 @@ type Result struct {
 	Value     float64
 	Baselines []Baseline
 	Note      string // how it was measured, when the name does not say it all
+	// AtMost is the largest Value the product promises, for metrics
+	// measured against a budget rather than a baseline (0: none).
+	AtMost float64
+	// More are further measurements taken in the same run, such as the
+	// memory a restart used, each reported on a line of its own.
+	More []Extra
+}
+
+// Extra is a further measurement of a Metric's run.
+type Extra struct {
+	ID, Name, Unit string
+	Value, AtMost  float64
 }
 
 // Baseline is a reference measured in the same run on the same disk.
@@ -81,7 +94,11 @@ type Env struct {
 	// NoPostgres skips the PostgreSQL baseline (it is then reported as
 	// skipped).
 	NoPostgres bool
-	Log        *slog.Logger
+	// Ledger returns a command running the ledger binary with args, for
+	// metrics that measure a child process (restart-to-ready and its
+	// memory); nil when there is no binary, and those metrics fail.
+	Ledger func(ctx context.Context, args ...string) *exec.Cmd
+	Log    *slog.Logger
 }
 
 // Line is one reported comparison: a metric against one baseline. It is the
@@ -168,10 +185,14 @@ func Run(ctx context.Context, env Env, metrics []Metric, emit func(Line) error) 
 // and the ratio is computed from the rounded numbers, so a reader can check it.
 func Lines(m Metric, r Result) []Line {
 	base := Line{Metric: m.ID, Name: m.Name, Value: round(r.Value, 4), Unit: m.Unit, Note: r.Note}
-	if len(r.Baselines) == 0 {
-		return []Line{base}
+	var more []Line
+	for _, x := range r.More {
+		more = append(more, budget(Line{Metric: x.ID, Name: x.Name, Value: round(x.Value, 4), Unit: x.Unit}, x.AtMost))
 	}
-	out := make([]Line, 0, len(r.Baselines))
+	if len(r.Baselines) == 0 {
+		return append([]Line{budget(base, r.AtMost)}, more...)
+	}
+	out := make([]Line, 0, len(r.Baselines)+len(more))
 	for _, b := range r.Baselines {
 		l := base
 		l.BaselineName = b.Name
@@ -195,7 +216,17 @@ func Lines(m Metric, r Result) []Line {
 		}
 		out = append(out, l)
 	}
-	return out
+	return append(out, more...)
+}
+
+// budget sets l's target to "at most limit" (when limit > 0).
+func budget(l Line, limit float64) Line {
+	if limit > 0 {
+		l.Target = fmt.Sprintf("≤%g", limit)
+		met := l.Value <= limit
+		l.Met = &met
+	}
+	return l
 }
 
 // round rounds v to n significant digits.

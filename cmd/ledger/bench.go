@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -20,10 +21,14 @@ import (
 // metric by writing its constructor in package bench and listing it here.
 func benchMetrics() []bench.Metric {
 	return []bench.Metric{
-		bench.DurableAppend(),    // P1
-		bench.BatchAppend(),      // P2
-		bench.ConcurrentAppend(), // P3
-		bench.Scan(),             // P5-scan
+		bench.DurableAppend(),     // P1
+		bench.BatchAppend(),       // P2
+		bench.ConcurrentAppend(),  // P3
+		bench.Scan(),              // P5-scan
+		bench.Rebuild(),           // P5
+		bench.IntegrityOverhead(), // P6
+		bench.Restart(),           // P7 (+ P7-rss)
+		bench.LiveLatency(),       // P8
 	}
 }
 
@@ -77,6 +82,12 @@ func cmdBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		Seed:       *seed,
 		NoPostgres: *noPG,
 		Log:        log,
+	}
+	// The restart metric measures this very binary as a child process.
+	if self, err := os.Executable(); err == nil {
+		env.Ledger = func(ctx context.Context, args ...string) *exec.Cmd {
+			return exec.CommandContext(ctx, self, args...)
+		}
 	}
 	var lines []bench.Line
 	emit := func(l bench.Line) error { lines = append(lines, l); return nil }
