@@ -102,7 +102,7 @@ func (g *LogGen) step() {
 	case x < 15:
 		id, p, u := "s"+i, "p"+strconv.Itoa(g.r.IntN(genProcesses)), g.user()
 		g.queue(u, domain.RoleParticipant, &domain.SubmissionReceived{SubmissionID: id, ProcessID: p, Author: u,
-			Channel: []domain.Channel{domain.ChannelWeb, domain.ChannelWeb, domain.ChannelPaper, domain.ChannelEmail}[g.r.IntN(4)],
+			Channel:  []domain.Channel{domain.ChannelWeb, domain.ChannelWeb, domain.ChannelPaper, domain.ChannelEmail}[g.r.IntN(4)],
 			Language: "sv", Title: g.sealed(id, 30+g.r.IntN(40)), Body: g.sealed(id, 200+g.r.IntN(600))})
 		g.newSubs = append(g.newSubs, item{id: id, process: p})
 	case x < 55:

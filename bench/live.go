@@ -159,11 +159,11 @@ func percentile(xs []float64, q float64) float64 {
 
 // arrivals records when each SSE event id arrived.
 type arrivals struct {
-	mu   sync.Mutex
-	times  map[eventstore.Position]time.Time
-	last eventstore.Position
-	err  error
-	cond chan struct{} // closed and replaced on every arrival
+	mu    sync.Mutex
+	times map[eventstore.Position]time.Time
+	last  eventstore.Position
+	err   error
+	cond  chan struct{} // closed and replaced on every arrival
 }
 
 func newArrivals() *arrivals {
