@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/malmo/participation-ledger/ledger"
+	"github.com/malmo/participation-ledger/polis"
+	"github.com/malmo/participation-ledger/privacy"
+)
+
+// cmdImport imports history from another participation system. Only Polis
+// so far: `ledger import polis --data DIR --process-title "…" EXPORT_DIR`.
+// The whole export is read and checked before anything is appended; the
+// import is idempotent and resumable (run it again after an interruption).
+func cmdImport(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "polis" {
+		fmt.Fprintln(stderr, `usage: ledger import polis --data DIR --process-title "…" [flags] POLIS_EXPORT_DIR`)
+		return errUsage
+	}
+	fs := newFlags("import polis", stderr)
+	data := dataFlag(fs, getenv)
+	storeURL, user, pass := storeFlags(fs, getenv)
+	title := fs.String("process-title", "", "title (Swedish) of the dialogue process the conversation becomes (required)")
+	owner := fs.String("owner-body", "", "the nämnd that owns the process (default: unknown, imported)")
+	caseNumber := fs.String("case-number", "", "diarienummer (default: the conversation's URL)")
+	policy := fs.String("policy", "", "policy reference for moderation (default: the source system's moderation)")
+	lang := fs.String("language", "", "language tag of the statements, e.g. sv or en (default und: undetermined)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *title == "" {
+		fs.Usage()
+		return errUsage
+	}
+	conv, err := polis.Read(fs.Arg(0))
+	if err != nil {
+		return err // names the file and line; nothing has been appended
+	}
+	log := slog.New(slog.DiscardHandler)
+	store, err := openStore(ctx, *data, *storeURL, user, pass, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	keys, err := privacy.Open(filepath.Join(*data, "keys"))
+	if err != nil {
+		return err
+	}
+	svc := ledger.New(store, keys, ledger.WithLogger(log))
+	fmt.Fprintf(stderr, "importing %s: %d comments, %d votes\n", fs.Arg(0), len(conv.Comments), len(conv.Votes))
+	started := time.Now()
+	res, err := polis.Import(ctx, svc, conv, polis.Options{Title: *title, OwnerBody: *owner, CaseNumber: *caseNumber,
+		PolicyReference: *policy, Language: *lang, Progress: func(step string, n int) {
+			fmt.Fprintf(stderr, "  %-12s %6d  (%s)\n", step, n, time.Since(started).Round(time.Millisecond))
+		}})
+	if err != nil {
+		return fmt.Errorf("import stopped; run the same command again to finish it: %w", err)
+	}
+	if res.AlreadyComplete {
+		fmt.Fprintf(stdout, "already imported as process %s: nothing added\n", res.ProcessID)
+		return nil
+	}
+	rate := float64(res.Votes) / res.Duration.Seconds()
+	fmt.Fprintf(stdout, "imported into process %s (import %s)\n", res.ProcessID, res.ImportID)
+	fmt.Fprintf(stdout, "  participants %d, statements %d (approved %d, hidden %d), votes %d\n",
+		res.Participants, res.Statements, res.Approved, res.Hidden, res.Votes)
+	fmt.Fprintf(stdout, "  %d events appended in %s (%.0f votes/s)\n", res.Appended, res.Duration.Round(time.Millisecond), rate)
+	return nil
+}
