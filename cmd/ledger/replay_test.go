@@ -129,7 +129,9 @@ func TestReplay(t *testing.T) {
 		want, err := json.Marshal(m.List())
 		require.NoError(t, err)
 		assert.JSONEq(t, string(want), string(got["overview"]))
-		var ov []struct{ Submissions struct{ Restricted, Hidden int } }
+		var ov []struct {
+			Submissions struct{ Restricted, Hidden int }
+		}
 		require.NoError(t, json.Unmarshal(got["overview"], &ov))
 		assert.Equal(t, 1, ov[0].Submissions.Restricted, "labelled, not yet hidden")
 		assert.Equal(t, 0, ov[0].Submissions.Hidden)
