@@ -48,6 +48,7 @@ func commands() map[string]command {
 		"verify":  {"verify a data directory, an export or a receipt offline", cmdVerify},
 		"token":   {"create a bearer token on a ledger that is not being served", cmdToken},
 		"serve":   {"serve the ledger: HTTP API, web pages, live feed", cmdServe},
+		"demo":    {"seed a realistic Malmö-like demo history and print tokens", cmdDemo},
 		"migrate": {"copy a ledger between the embedded store and KurrentDB", cmdMigrate},
 		"replay":  {"rebuild a read model offline as of a position or time", cmdReplay},
 		"import":  {"import a Polis conversation export as a dialogue process", cmdImport},
