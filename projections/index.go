@@ -67,6 +67,8 @@ func (x *Index) Apply(_ eventstore.Event, de domain.Event) {
 		x.st.Items[e.SubmissionID] = itemRef{Kind: domain.ItemSubmission, Process: e.ProcessID}
 	case *domain.CommentPosted:
 		x.st.Items[e.CommentID] = itemRef{Kind: domain.ItemComment, Process: e.ProcessID}
+	case *domain.StatementPosted:
+		x.st.Items[e.StatementID] = itemRef{Kind: domain.ItemStatement, Process: e.ProcessID}
 	}
 }
 
@@ -89,6 +91,8 @@ func itemOf(de domain.Event) (string, domain.ItemKind) {
 		return e.SubmissionID, domain.ItemSubmission
 	case *domain.CommentPosted:
 		return e.CommentID, domain.ItemComment
+	case *domain.StatementPosted:
+		return e.StatementID, domain.ItemStatement
 	case *domain.SupportGiven:
 		return e.SubmissionID, domain.ItemSubmission
 	case *domain.SupportWithdrawn:
@@ -133,6 +137,12 @@ func processOf(de domain.Event) string {
 		return e.ProcessID
 	case *domain.SurveyAnswered:
 		return e.ProcessID
+	case *domain.VoteCast:
+		return e.ProcessID
+	case *domain.ImportStarted:
+		return e.ProcessID
+	case *domain.ImportCompleted:
+		return e.ProcessID
 	case *domain.DisposalDecided:
 		if e.Scope == domain.ScopeProcess {
 			return e.SubjectID
@@ -147,7 +157,7 @@ func processOf(de domain.Event) string {
 func changes(typ string) []string {
 	switch typ {
 	case "ProcessOpened":
-		return []string{NameProcesses, NameTransparency, NameParticipation}
+		return []string{NameProcesses, NameTransparency, NameParticipation, NameDialogue}
 	case "ProcessPhaseChanged":
 		return []string{NameProcesses}
 	case "ProcessClosed":
@@ -175,13 +185,13 @@ func changes(typ string) []string {
 	case "ContentFlagged":
 		return []string{NameSubmissions, NameTrails, NameQueue, NameTransparency}
 	case "ModerationDecided":
-		return []string{NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency}
+		return []string{NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency, NameDialogue}
 	case "AuthorNotified":
 		return []string{NameTrails}
 	case "AppealFiled":
 		return []string{NameSubmissions, NameTrails, NameQueue, NameTransparency}
 	case "AppealDecided":
-		return []string{NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency}
+		return []string{NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency, NameDialogue}
 	case "SubmissionForwarded":
 		return []string{NameProcesses, NameSubmissions, NameTrails}
 	case "OfficialResponsePublished":
@@ -190,6 +200,10 @@ func changes(typ string) []string {
 		return []string{NameSubmissions, NameTrails}
 	case "KeysShredded":
 		return []string{NameSubmissions, NameTrails}
+	case "StatementPosted":
+		return []string{NameDialogue, NameQueue}
+	case "VoteCast", "ImportStarted", "ImportCompleted":
+		return []string{NameDialogue}
 	}
 	return nil
 }

@@ -45,6 +45,10 @@ func (q *Queue) Apply(ev eventstore.Event, de domain.Event) {
 		it := &item{ID: e.CommentID, Kind: domain.ItemComment, Process: e.ProcessID}
 		it.addVersion(ev, 1, nil, nil, e.Premoderated)
 		q.st[e.CommentID] = it
+	case *domain.StatementPosted:
+		it := &item{ID: e.StatementID, Kind: domain.ItemStatement, Process: e.ProcessID}
+		it.addVersion(ev, 1, nil, nil, e.Premoderated)
+		q.st[e.StatementID] = it
 	case *domain.SubmissionRevised, *domain.ContentFlagged, *domain.ModerationDecided,
 		*domain.AppealFiled, *domain.AppealDecided:
 		if id, _ := itemOf(de); q.st[id] != nil {

@@ -1,0 +1,337 @@
+package projections
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore"
+)
+
+// NameDialogue is the dialogue model's name.
+const NameDialogue = "dialogue"
+
+// Dialogue is the read model of dialogue processes: each statement's
+// agree / disagree / pass counts from every participant's latest vote,
+// participation over time, the participant × statement matrix of latest
+// votes for researchers, and the state of imports. Participants appear in
+// the matrix only as numbers (their order of first activity in the
+// process), never by id.
+type Dialogue struct {
+	st dialogueState
+}
+
+type dialogueState struct {
+	Processes map[string]*dialogueProcess `json:"processes"`
+	Owner     map[string]string           `json:"owner"` // statement id → process id
+}
+
+type dialogueProcess struct {
+	Statements []*dialogueStatement `json:"statements"` // in posting order
+	// Latest is statement index → participant number → the latest vote.
+	Latest       []map[int]domain.Vote `json:"latest"`
+	Participants []string              `json:"participants"` // by number, in order of first activity
+	Days         map[string]*dayStats  `json:"days"`         // by UTC date of occurred-at
+	Imports      []*importStatus       `json:"imports"`
+
+	index  map[string]int // statement id → index (derived)
+	number map[string]int // participant id → number (derived)
+}
+
+type dialogueStatement struct {
+	ID       string        `json:"id"`
+	SourceID string        `json:"source_id,omitempty"`
+	Seed     bool          `json:"seed,omitempty"`
+	Status   domain.Status `json:"status"`
+	PostedAt time.Time     `json:"posted_at"`
+	Votes    int           `json:"votes"` // votes cast, changes included
+}
+
+type dayStats struct {
+	Statements      int `json:"statements"`
+	Votes           int `json:"votes"`
+	NewParticipants int `json:"new_participants"`
+}
+
+type importStatus struct {
+	ImportID  string `json:"import_id"`
+	Source    string `json:"source"`
+	SourceRef string `json:"source_ref"`
+	Completed bool   `json:"completed"`
+}
+
+// NewDialogue returns an empty dialogue model.
+func NewDialogue() *Dialogue { d := &Dialogue{}; d.Reset(); return d }
+
+// Name implements Model.
+func (*Dialogue) Name() string { return NameDialogue }
+
+// Reset implements Model.
+func (d *Dialogue) Reset() {
+	d.st = dialogueState{Processes: map[string]*dialogueProcess{}, Owner: map[string]string{}}
+}
+
+// MarshalJSON implements Model.
+func (d *Dialogue) MarshalJSON() ([]byte, error) { return json.Marshal(d.st) }
+
+// UnmarshalJSON implements Model.
+func (d *Dialogue) UnmarshalJSON(b []byte) error {
+	d.Reset()
+	if err := json.Unmarshal(b, &d.st); err != nil {
+		return err
+	}
+	for _, p := range d.st.Processes {
+		p.derive()
+	}
+	return nil
+}
+
+func (p *dialogueProcess) derive() {
+	p.index, p.number = map[string]int{}, map[string]int{}
+	for i, s := range p.Statements {
+		p.index[s.ID] = i
+	}
+	for i, id := range p.Participants {
+		p.number[id] = i
+	}
+	for i := range p.Latest {
+		if p.Latest[i] == nil {
+			p.Latest[i] = map[int]domain.Vote{}
+		}
+	}
+}
+
+// Apply implements Model.
+func (d *Dialogue) Apply(ev eventstore.Event, de domain.Event) {
+	switch e := de.(type) {
+	case *domain.ProcessOpened:
+		if e.Kind == domain.KindDialogue {
+			p := &dialogueProcess{Statements: []*dialogueStatement{}, Latest: []map[int]domain.Vote{},
+				Participants: []string{}, Days: map[string]*dayStats{}, Imports: []*importStatus{}}
+			p.derive()
+			d.st.Processes[e.ProcessID] = p
+		}
+	case *domain.StatementPosted:
+		p := d.st.Processes[e.ProcessID]
+		if p == nil {
+			return
+		}
+		status := domain.StatusVisible
+		if e.Premoderated {
+			status = domain.StatusPending
+		}
+		p.index[e.StatementID] = len(p.Statements)
+		p.Statements = append(p.Statements, &dialogueStatement{ID: e.StatementID, SourceID: e.SourceID, Seed: e.Seed,
+			Status: status, PostedAt: ev.Metadata.OccurredAt})
+		p.Latest = append(p.Latest, map[int]domain.Vote{})
+		d.st.Owner[e.StatementID] = e.ProcessID
+		p.day(ev).Statements++
+		p.participant(e.Author, ev)
+	case *domain.VoteCast:
+		p := d.st.Processes[e.ProcessID]
+		if p == nil {
+			return
+		}
+		i, ok := p.index[e.StatementID]
+		if !ok {
+			return
+		}
+		n := p.participant(e.ParticipantID, ev)
+		p.Latest[i][n] = e.Vote
+		p.Statements[i].Votes++
+		p.day(ev).Votes++
+	case *domain.ModerationDecided:
+		if s := d.statement(e.ItemKind, e.ItemID); s != nil {
+			s.Status = domain.StatusAfter(s.Status, e.Visibility)
+		}
+	case *domain.AppealDecided:
+		if s := d.statement(e.ItemKind, e.ItemID); s != nil && e.Outcome == domain.AppealOverturned {
+			s.Status = domain.StatusVisible // as the domain: only restrictions are appealed
+		}
+	case *domain.ImportStarted:
+		if p := d.st.Processes[e.ProcessID]; p != nil {
+			p.Imports = append(p.Imports, &importStatus{ImportID: e.ImportID, Source: e.Source, SourceRef: e.SourceRef})
+		}
+	case *domain.ImportCompleted:
+		if p := d.st.Processes[e.ProcessID]; p != nil {
+			for _, im := range p.Imports {
+				if im.ImportID == e.ImportID {
+					im.Completed = true
+				}
+			}
+		}
+	}
+}
+
+func (d *Dialogue) statement(kind domain.ItemKind, id string) *dialogueStatement {
+	if kind != domain.ItemStatement {
+		return nil
+	}
+	p := d.st.Processes[d.st.Owner[id]]
+	if p == nil {
+		return nil
+	}
+	return p.Statements[p.index[id]]
+}
+
+// participant returns the participant's number, numbering them (and
+// counting them as new on the event's day) on first sight.
+func (p *dialogueProcess) participant(id string, ev eventstore.Event) int {
+	if n, ok := p.number[id]; ok {
+		return n
+	}
+	n := len(p.Participants)
+	p.number[id] = n
+	p.Participants = append(p.Participants, id)
+	p.day(ev).NewParticipants++
+	return n
+}
+
+func (p *dialogueProcess) day(ev eventstore.Event) *dayStats {
+	k := ev.Metadata.OccurredAt.UTC().Format(time.DateOnly)
+	if p.Days[k] == nil {
+		p.Days[k] = &dayStats{}
+	}
+	return p.Days[k]
+}
+
+// StatementCounts is one statement's tally from latest votes.
+type StatementCounts struct {
+	StatementID string        `json:"statement_id"`
+	SourceID    string        `json:"source_id,omitempty"`
+	Seed        bool          `json:"seed"`
+	Status      domain.Status `json:"status"`
+	PostedAt    time.Time     `json:"posted_at"`
+	Agree       int           `json:"agree"`
+	Disagree    int           `json:"disagree"`
+	Pass        int           `json:"pass"`
+	Voters      int           `json:"voters"` // participants with a vote on it
+	VotesCast   int           `json:"votes_cast"`
+}
+
+// DialogueSummary is a dialogue process's counts and import state.
+type DialogueSummary struct {
+	ProcessID    string            `json:"process_id"`
+	Statements   []StatementCounts `json:"statements"`
+	Participants int               `json:"participants"`
+	Imports      []ImportState     `json:"imports"`
+}
+
+// ImportState says whether an import into the process finished.
+type ImportState struct {
+	ImportID  string `json:"import_id"`
+	Source    string `json:"source"`
+	SourceRef string `json:"source_ref"`
+	Completed bool   `json:"completed"`
+}
+
+// Counts returns the per-statement counts of a dialogue process. With
+// public set, the counts of statements not shown publicly (hidden,
+// pending) are left out, the statement listed with its status only.
+func (d *Dialogue) Counts(processID string, public bool) (DialogueSummary, bool) {
+	p := d.st.Processes[processID]
+	if p == nil {
+		return DialogueSummary{}, false
+	}
+	out := DialogueSummary{ProcessID: processID, Statements: make([]StatementCounts, len(p.Statements)),
+		Participants: len(p.Participants), Imports: []ImportState{}}
+	for i, s := range p.Statements {
+		c := StatementCounts{StatementID: s.ID, SourceID: s.SourceID, Seed: s.Seed, Status: s.Status, PostedAt: s.PostedAt}
+		if !public || s.Status.Public() {
+			c.VotesCast, c.Voters = s.Votes, len(p.Latest[i])
+			for _, v := range p.Latest[i] {
+				switch v {
+				case domain.VoteAgree:
+					c.Agree++
+				case domain.VoteDisagree:
+					c.Disagree++
+				case domain.VotePass:
+					c.Pass++
+				}
+			}
+		}
+		out.Statements[i] = c
+	}
+	for _, im := range p.Imports {
+		out.Imports = append(out.Imports, ImportState(*im))
+	}
+	return out, true
+}
+
+// DayActivity is one day of a dialogue's participation.
+type DayActivity struct {
+	Date            string `json:"date"` // YYYY-MM-DD, UTC, of occurred-at
+	Statements      int    `json:"statements"`
+	Votes           int    `json:"votes"`
+	NewParticipants int    `json:"new_participants"`
+	Participants    int    `json:"participants"` // cumulative
+}
+
+// Timeline returns a dialogue's participation per day, by when things
+// happened (occurred-at: an imported history keeps its own dates).
+func (d *Dialogue) Timeline(processID string) ([]DayActivity, bool) {
+	p := d.st.Processes[processID]
+	if p == nil {
+		return nil, false
+	}
+	days := make([]string, 0, len(p.Days))
+	for k := range p.Days {
+		days = append(days, k)
+	}
+	slices.Sort(days)
+	out := make([]DayActivity, len(days))
+	total := 0
+	for i, k := range days {
+		s := p.Days[k]
+		total += s.NewParticipants
+		out[i] = DayActivity{Date: k, Statements: s.Statements, Votes: s.Votes, NewParticipants: s.NewParticipants, Participants: total}
+	}
+	return out, true
+}
+
+// VoteMatrix is the participant × statement matrix of latest votes, in
+// Polis's coding (1 agree, -1 disagree, 0 pass, null no vote). Rows are
+// participants by number only.
+type VoteMatrix struct {
+	ProcessID  string   `json:"process_id"`
+	Statements []string `json:"statements"`
+	Rows       []Row    `json:"rows"`
+}
+
+// Row is one participant's latest votes, aligned with the statements.
+type Row struct {
+	Participant int    `json:"participant"`
+	Votes       []*int `json:"votes"`
+}
+
+// Matrix returns the latest-vote matrix of a dialogue process (for
+// researchers: participants are numbers, not ids). Participants without a
+// vote (authors only) have no row.
+func (d *Dialogue) Matrix(processID string) (VoteMatrix, bool) {
+	p := d.st.Processes[processID]
+	if p == nil {
+		return VoteMatrix{}, false
+	}
+	m := VoteMatrix{ProcessID: processID, Statements: make([]string, len(p.Statements)), Rows: []Row{}}
+	for i, s := range p.Statements {
+		m.Statements[i] = s.ID
+	}
+	codes := map[domain.Vote]int{domain.VoteAgree: 1, domain.VoteDisagree: -1, domain.VotePass: 0}
+	for n := range p.Participants {
+		var row []*int
+		for i := range p.Statements {
+			if v, ok := p.Latest[i][n]; ok {
+				if row == nil {
+					row = make([]*int, len(p.Statements))
+				}
+				c := codes[v]
+				row[i] = &c
+			}
+		}
+		if row != nil {
+			m.Rows = append(m.Rows, Row{Participant: n, Votes: row})
+		}
+	}
+	return m, true
+}
