@@ -25,6 +25,7 @@ import (
 	"github.com/malmo/participation-ledger/ledger"
 	"github.com/malmo/participation-ledger/privacy"
 	"github.com/malmo/participation-ledger/projections"
+	"github.com/malmo/participation-ledger/web"
 )
 
 // node is one running ledger: the store and everything that follows it.
@@ -144,7 +145,17 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		return nil, err
 	}
 	n.svc = ledger.New(n.store, n.keys, ledger.WithLogger(log), ledger.WithAppendObserver(ledgerhttp.AppendObserver(n.reg)))
+	pages, err := web.New(web.Config{
+		Service: n.svc, Store: n.store, Runner: n.runner, Integrity: n.integrity, Logger: log,
+		SnapshotDir: filepath.Join(cfg.dataDir, "projections"),
+		Models: web.Models{Processes: n.models.Processes, Submissions: n.models.Submissions, Trails: n.models.Trails,
+			Queue: n.models.Queue, Transparency: n.models.Transparency},
+	})
+	if err != nil {
+		return nil, err
+	}
 	n.api, err = ledgerhttp.NewServer(ledgerhttp.Config{
+		Mount:     pages.Mount, // the web pages: /, /processes/…, /dashboard, /static/…
 		Service:   n.svc,
 		Logger:    log,
 		Registry:  n.reg,

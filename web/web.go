@@ -1,0 +1,315 @@
+// Package web serves the ledger's HTML pages: public process, submission, trail, transparency and verify pages, the officials' live dashboard with the moderation forms, and the auditor's as-of view, in Swedish and English.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore"
+	"github.com/malmo/participation-ledger/integrity"
+	"github.com/malmo/participation-ledger/ledger"
+	"github.com/malmo/participation-ledger/projections"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Runner is what the pages need of the projections runner: consistent
+// reads of the live models, the live feed, and read-your-writes.
+type Runner interface {
+	Read(fn func(pos eventstore.Position))
+	Hub() *projections.Hub
+	Wait(ctx context.Context, pos eventstore.Position) error
+}
+
+// Checkpoints is what the verify and as-of pages need of the integrity log.
+type Checkpoints interface {
+	Checkpoint() integrity.SignedCheckpoint
+	Verifier() string
+	Root(size int64) (tlog.Hash, error)
+}
+
+// Models are the live read models the runner keeps current.
+type Models struct {
+	Processes    *projections.Processes
+	Submissions  *projections.Submissions
+	Trails       *projections.Trails
+	Queue        *projections.Queue
+	Transparency *projections.Transparency
+}
+
+// Config is what New needs; every field but Logger is required.
+type Config struct {
+	Service   *ledger.Service
+	Store     eventstore.Store
+	Runner    Runner
+	Models    Models
+	Integrity Checkpoints
+	// SnapshotDir is the runner's Config.Dir: as-of pages fold from its
+	// snapshots ("" folds from the start of the log).
+	SnapshotDir string
+	Logger      *slog.Logger
+	// SecureCookies marks the session cookie Secure; set it when the
+	// ledger is served over HTTPS (behind a proxy), as it should be.
+	SecureCookies bool
+}
+
+// Handler serves the pages. Mount adds its routes to a chi router.
+type Handler struct {
+	cfg     Config
+	svc     *ledger.Service
+	log     *slog.Logger
+	pages   map[string]map[string]*template.Template // lang → page → template
+	cats    map[string]catalogue
+	static  http.Handler
+	csrfKey []byte
+	loc     *time.Location
+}
+
+// New parses the templates and catalogues.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Service == nil || cfg.Store == nil || cfg.Runner == nil || cfg.Integrity == nil ||
+		cfg.Models.Processes == nil || cfg.Models.Submissions == nil || cfg.Models.Trails == nil ||
+		cfg.Models.Queue == nil || cfg.Models.Transparency == nil {
+		return nil, errors.New("web: Service, Store, Runner, Integrity and every model are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{cfg: cfg, svc: cfg.Service, log: cfg.Logger, csrfKey: make([]byte, 32)}
+	// A fresh key per process: CSRF tokens are bound to the session token
+	// and only need to outlive one page view.
+	if _, err := rand.Read(h.csrfKey); err != nil {
+		return nil, err
+	}
+	// Dates are shown in Malmö's time; without the zone database the pages
+	// fall back to UTC and say so in the format.
+	if loc, err := time.LoadLocation("Europe/Stockholm"); err == nil {
+		h.loc = loc
+	} else {
+		h.loc = time.UTC
+	}
+	var err error
+	if h.cats, err = loadCatalogues(); err != nil {
+		return nil, err
+	}
+	if h.pages, err = h.parseTemplates(); err != nil {
+		return nil, err
+	}
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	h.static = http.StripPrefix("/static/", http.FileServerFS(sub))
+	return h, nil
+}
+
+// Mount adds the pages to r (the API router: its routes live under /v1).
+func (h *Handler) Mount(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(h.headers)
+		r.Get("/", h.home)
+		r.Get("/processes/{id}", h.process)
+		r.Get("/submissions/{id}", h.submission)
+		r.Get("/items/{id}/trail", h.trail)
+		r.Get("/transparency", h.transparency)
+		r.Get("/verify", h.verify)
+		r.Get("/audit", h.audit)
+		r.Get("/login", h.loginForm)
+		r.Post("/login", h.login)
+		r.Post("/logout", h.logout)
+		r.Get("/dashboard", h.dashboard)
+		r.Get("/dashboard/panel", h.panel)
+		r.Get("/dashboard/live", h.live)
+		r.Get("/dashboard/items/{kind}/{id}", h.itemForm)
+		r.Post("/dashboard/items/{kind}/{id}/decision", h.decide)
+		r.Post("/dashboard/items/{kind}/{id}/appeals/{appeal}", h.decideAppeal)
+	})
+	r.Get("/static/*", h.serveStatic)
+}
+
+func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {
+	// Assets change only with the binary; an hour of caching is enough to
+	// spare repeat requests without a build step for fingerprinted names.
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h.static.ServeHTTP(w, r)
+}
+
+// headers sets the security headers every page carries. Nothing is loaded
+// from elsewhere (no CDN) and nothing inline runs, so the policy is tight.
+func (h *Handler) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
+			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// page is what every template gets: the language, the visitor, the
+// position shown, and the page's own data.
+type page struct {
+	Lang       string
+	OtherLang  string
+	SwitchURL  string
+	Title      string
+	Path       string
+	User       *ledger.Principal
+	CSRF       string
+	At         view
+	Data       any
+	Flash      string
+	Error      string
+	ErrorItems []errItem
+	Staff      bool
+	Moderator  bool
+}
+
+// errItem is one entry of a form's error summary: a field to jump to (or
+// none) and what is wrong.
+type errItem struct {
+	Field string
+	Text  string
+}
+
+// Link joins path parts and keeps the as-of position, so that browsing
+// from an as-of page stays at that position.
+func (p *page) Link(parts ...string) string {
+	var b strings.Builder
+	for _, s := range parts {
+		b.WriteString(s)
+	}
+	if !p.At.Latest {
+		b.WriteString("?as_of=")
+		b.WriteString(strconv.FormatUint(uint64(p.At.Pos), 10))
+	}
+	return b.String()
+}
+
+// Esc escapes one path segment (ids come from the log, not from us).
+func (p *page) Esc(s string) string { return url.PathEscape(s) }
+
+func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, title string) *page {
+	lang := h.language(w, r)
+	p := &page{Lang: lang, OtherLang: other(lang), Title: title, Path: r.URL.Path}
+	q := r.URL.Query()
+	q.Set("lang", p.OtherLang)
+	p.SwitchURL = r.URL.Path + "?" + q.Encode()
+	if pr, tok, ok := h.session(r); ok {
+		p.User = &pr
+		p.CSRF = h.csrf(tok)
+		p.Staff = true
+		p.Moderator = pr.Role == domain.RoleModerator
+	}
+	return p
+}
+
+// render executes a page template into a buffer first, so that a template
+// error becomes a clean 500 instead of half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	t := h.pages[p.Lang][name]
+	if t == nil {
+		h.fail(w, r, fmt.Errorf("web: no template %q", name))
+		return
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", p); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", p.Lang)
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// fail answers 500 without the error's text (it may name internals) and
+// logs it.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.ErrorContext(r.Context(), "web page failed", "path", r.URL.Path, "err", err)
+	lang := h.language(w, r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprintf(w, "<!doctype html><html lang=%q><title>%s</title><main><h1>%s</h1></main></html>",
+		lang, template.HTMLEscapeString(h.cats[lang].t("error.internal")), template.HTMLEscapeString(h.cats[lang].t("error.internal")))
+}
+
+// notFound renders the 404 page.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage(w, r, h.cats[h.language(w, r)].t("error.notfound"))
+	p.At = view{Latest: true}
+	h.render(w, r, http.StatusNotFound, "notfound", p)
+}
+
+// Sessions: the officials' login keeps the bearer token in an HttpOnly,
+// SameSite=Strict cookie; forms carry a CSRF token bound to it.
+
+const (
+	sessionCookie = "ledger_session"
+	loginCSRF     = "ledger_login"
+)
+
+// staffRoles may log in to the dashboard.
+var staffRoles = []domain.Role{domain.RoleOfficial, domain.RoleModerator, domain.RoleAdmin, domain.RoleAuditor}
+
+func (h *Handler) session(r *http.Request) (ledger.Principal, string, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return ledger.Principal{}, "", false
+	}
+	p, err := h.svc.Authenticate(r.Context(), c.Value)
+	if err != nil || !slices.Contains(staffRoles, p.Role) {
+		return ledger.Principal{}, "", false
+	}
+	return p, c.Value, true
+}
+
+func (h *Handler) csrf(token string) string {
+	m := hmac.New(sha256.New, h.csrfKey)
+	m.Write([]byte(token))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// checkCSRF compares the form's token with the one bound to the session.
+func (h *Handler) checkCSRF(r *http.Request, token string) bool {
+	return hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(h.csrf(token)))
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: h.cfg.SecureCookies, MaxAge: maxAge})
+}
+
+// timeFmt formats t in Malmö's time.
+func (h *Handler) timeFmt(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(h.loc).Format("2006-01-02 15:04")
+}
