@@ -40,12 +40,13 @@ type dialogueProcess struct {
 }
 
 type dialogueStatement struct {
-	ID       string        `json:"id"`
-	SourceID string        `json:"source_id,omitempty"`
-	Seed     bool          `json:"seed,omitempty"`
-	Status   domain.Status `json:"status"`
-	PostedAt time.Time     `json:"posted_at"`
-	Votes    int           `json:"votes"` // votes cast, changes included
+	ID       string          `json:"id"`
+	SourceID string          `json:"source_id,omitempty"`
+	Seed     bool            `json:"seed,omitempty"`
+	Status   domain.Status   `json:"status"`
+	PostedAt time.Time       `json:"posted_at"`
+	Votes    int             `json:"votes"` // votes cast, changes included
+	Body     domain.Personal `json:"body"`  // sealed, as in the log
 }
 
 type dayStats struct {
@@ -123,7 +124,7 @@ func (d *Dialogue) Apply(ev eventstore.Event, de domain.Event) {
 		}
 		p.index[e.StatementID] = len(p.Statements)
 		p.Statements = append(p.Statements, &dialogueStatement{ID: e.StatementID, SourceID: e.SourceID, Seed: e.Seed,
-			Status: status, PostedAt: ev.Metadata.OccurredAt})
+			Status: status, PostedAt: ev.Metadata.OccurredAt, Body: e.Body})
 		p.Latest = append(p.Latest, map[int]domain.Vote{})
 		d.st.Owner[e.StatementID] = e.ProcessID
 		p.day(ev).Statements++
@@ -208,6 +209,9 @@ type StatementCounts struct {
 	Pass        int           `json:"pass"`
 	Voters      int           `json:"voters"` // participants with a vote on it
 	VotesCast   int           `json:"votes_cast"`
+	// Body is the statement's text, sealed (the HTTP layer opens it); the
+	// public view leaves it out for statements not shown publicly.
+	Body *domain.Personal `json:"body,omitempty"`
 }
 
 // DialogueSummary is a dialogue process's counts and import state.
@@ -226,9 +230,10 @@ type ImportState struct {
 	Completed bool   `json:"completed"`
 }
 
-// Counts returns the per-statement counts of a dialogue process. With
-// public set, the counts of statements not shown publicly (hidden,
-// pending) are left out, the statement listed with its status only.
+// Counts returns the per-statement counts and texts of a dialogue process.
+// With public set, the counts and text of statements not shown publicly
+// (hidden, pending) are left out, the statement listed with its status
+// only.
 func (d *Dialogue) Counts(processID string, public bool) (DialogueSummary, bool) {
 	p := d.st.Processes[processID]
 	if p == nil {
@@ -239,6 +244,8 @@ func (d *Dialogue) Counts(processID string, public bool) (DialogueSummary, bool)
 	for i, s := range p.Statements {
 		c := StatementCounts{StatementID: s.ID, SourceID: s.SourceID, Seed: s.Seed, Status: s.Status, PostedAt: s.PostedAt}
 		if !public || s.Status.Public() {
+			body := s.Body
+			c.Body = &body
 			c.VotesCast, c.Voters = s.Votes, len(p.Latest[i])
 			for _, v := range p.Latest[i] {
 				switch v {

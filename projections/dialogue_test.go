@@ -60,6 +60,9 @@ func TestDialogueCountsTimelineMatrix(t *testing.T) {
 	require.True(t, ok)
 	byID := map[string]StatementCounts{}
 	for _, s := range sum.Statements {
+		require.NotNil(t, s.Body)
+		assert.Equal(t, sealed(s.StatementID, "Påstående "+s.StatementID), *s.Body)
+		s.Body = nil
 		byID[s.StatementID] = s
 	}
 	assert.Equal(t, StatementCounts{StatementID: "st1", Status: domain.StatusVisible, PostedAt: base, Agree: 2, Voters: 2, VotesCast: 3}, byID["st1"])
@@ -72,6 +75,7 @@ func TestDialogueCountsTimelineMatrix(t *testing.T) {
 	pub, _ := d.Counts("d1", true)
 	assert.Equal(t, StatementCounts{StatementID: "st2", Status: domain.StatusHidden, PostedAt: base}, pub.Statements[1])
 	assert.Equal(t, 2, pub.Statements[0].Agree)
+	assert.NotNil(t, pub.Statements[0].Body)
 
 	tl, ok := d.Timeline("d1")
 	require.True(t, ok)
