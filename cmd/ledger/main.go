@@ -47,6 +47,7 @@ func commands() map[string]command {
 		"key":     {"print the checkpoint signing key's verifier key", cmdKey},
 		"verify":  {"verify a data directory, an export or a receipt offline", cmdVerify},
 		"token":   {"create a bearer token on a ledger that is not being served", cmdToken},
+		"export":  {"write an auditor or research export of the log", cmdExport},
 		"serve":   {"serve the ledger: HTTP API, web pages, live feed", cmdServe},
 		"demo":    {"seed a realistic Malmö-like demo history and print tokens", cmdDemo},
 		"migrate": {"copy a ledger between the embedded store and KurrentDB", cmdMigrate},

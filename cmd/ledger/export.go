@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/google/uuid"
+
+	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/export"
+	"github.com/malmo/participation-ledger/integrity"
+	"github.com/malmo/participation-ledger/ledger"
+	"github.com/malmo/participation-ledger/privacy"
+)
+
+const exportUsage = `usage:
+  ledger export --kind audit    --out DIR [--to POS|TIME] [--data DIR]
+  ledger export --kind research --out DIR --recipient NAME [--from POS|TIME] [--to POS|TIME] [--process ID] [--data DIR]
+  ledger export --resume --out DIR [the same flags as the interrupted run]
+
+An auditor export is the log exactly as stored (events.ndjson, one event's
+canonical bytes per line, from position 1), the signed checkpoint it ends at,
+the checkpoint history, the verifier key and manifest.json; check it with
+'ledger verify --export DIR'. A research export is pseudonymised events and
+tables (CSV and Parquet) with datapackage.json, LICENSE and manifest.json.
+Bounds are positions (1-based, inclusive) or RFC 3339 recorded-at times.
+The export is recorded in the log as ExportIssued. An interrupted export
+(Ctrl-C, crash) keeps export.state in DIR: run the same command with --resume
+to continue from the last position it recorded. Needs the ledger stopped
+(the embedded store is exclusive); a running server exports through
+POST /v1/exports.
+`
+
+// cmdExport writes an auditor or research export of a data directory.
+func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlags("export", stderr)
+	fs.Usage = func() { io.WriteString(stderr, exportUsage); fs.PrintDefaults() }
+	data := dataFlag(fs, getenv)
+	storeURL, user, pass := storeFlags(fs, getenv)
+	kind := fs.String("kind", "", "audit or research")
+	out := fs.String("out", "", "directory to write the export to (created; must be empty)")
+	recipient := fs.String("recipient", "", "who receives a research export; pseudonyms are keyed per recipient")
+	from := fs.String("from", "", "first position or recorded-at time (research only)")
+	to := fs.String("to", "", "last position or recorded-at time (default: the head)")
+	process := fs.String("process", "", "only this process's events and rows (research only)")
+	requester := fs.String("requester", envOr(getenv, "USER", "ledger-cli"), "who asks for the export, recorded in ExportIssued")
+	licence := fs.String("licence", "CC0-1.0", "licence of the data and aggregates (research)")
+	textLicence := fs.String("text-licence", "CC-BY-4.0", "licence stated for free texts of public records (research)")
+	resume := fs.Bool("resume", false, "continue an interrupted export in --out")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *out == "" || (*kind != string(export.Audit) && *kind != string(export.Research)) {
+		fs.Usage()
+		return errUsage
+	}
+	fromB, err := export.ParseBound(*from)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	toB, err := export.ParseBound(*to)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+
+	log := slog.New(slog.DiscardHandler)
+	store, err := openStore(ctx, *data, *storeURL, user, pass, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	keys, err := privacy.Open(filepath.Join(*data, "keys"))
+	if err != nil {
+		return err
+	}
+	ilog, err := integrity.Open(*data)
+	if err != nil {
+		return fmt.Errorf("opening the integrity log (is the ledger being served? use POST /v1/exports): %w", err)
+	}
+	defer ilog.Close()
+	if err := ilog.CatchUp(ctx, store); err != nil {
+		return err
+	}
+	secretKey, err := secret(filepath.Join(*data, "pseudonym.key"))
+	if err != nil {
+		return err
+	}
+	role := domain.RoleAuditor
+	if *kind == string(export.Research) {
+		role = domain.RoleResearcher
+	}
+	opt := export.Options{
+		Kind: export.Kind(*kind), Dir: *out, From: fromB, To: toB, Process: *process, Recipient: *recipient,
+		Requester: *requester, Role: string(role), Licence: *licence, TextLicence: *textLicence, Resume: *resume,
+	}
+	if !*quiet {
+		opt.Progress = stderr
+	}
+	src := export.Source{Store: store, Log: ilog, HistoryFile: filepath.Join(*data, "integrity", "checkpoints"), Keys: keys, Secret: secretKey}
+	res, err := export.Run(ctx, src, opt)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("export interrupted; continue it with the same command and --resume: %w", err)
+	}
+	if err != nil {
+		return err
+	}
+
+	svc := ledger.New(store, keys, ledger.WithLogger(log))
+	id := uuid.NewString()
+	rec, err := svc.IssueExport(ctx, domain.Actor{ID: *requester, Role: role}, ledger.Request[domain.IssueExport]{
+		IdempotencyKey: "export-" + id,
+		Command:        issueCommand(id, opt, res),
+	})
+	if err != nil {
+		return fmt.Errorf("the export is written but recording it failed: %w", err)
+	}
+	if err := ilog.CatchUp(ctx, store); err != nil {
+		return err
+	}
+	m := res.Manifest
+	fmt.Fprintf(stdout, "export %s: %s export of positions %d..%d, %d events, %d files in %s\n",
+		id, m.Kind, m.FirstPosition, m.LastPosition, m.EventCount, len(m.Files), *out)
+	fmt.Fprintf(stdout, "checkpoint: size %d root %s\nmanifest sha256: %s\nrecorded as ExportIssued at position %d\n",
+		m.Checkpoint.Size, m.Checkpoint.Root, res.ManifestHash, rec.Last().Position)
+	return nil
+}
+
+// issueCommand describes a finished export for the ExportIssued event.
+func issueCommand(id string, opt export.Options, res export.Result) domain.IssueExport {
+	m := res.Manifest
+	kind := "research"
+	scope := "recipient=" + opt.Recipient
+	if opt.Kind == export.Audit {
+		kind, scope = "auditor", "log"
+	}
+	if opt.Process != "" {
+		scope += " process=" + opt.Process
+	}
+	return domain.IssueExport{ExportID: id, Kind: kind, Scope: scope, FromPosition: uint64(m.FirstPosition),
+		ToPosition: uint64(m.LastPosition), Checkpoint: m.Checkpoint.Note, ManifestHash: res.ManifestHash}
+}
