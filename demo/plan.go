@@ -247,6 +247,9 @@ type sub struct {
 	p        *proc
 	comments []*item
 	backers  map[*person]bool
+	// title and body are the plaintext, in memory while planning only (the
+	// service seals them).
+	title, body string
 }
 
 // use marks that p acts at t (so they are registered before).
@@ -370,11 +373,12 @@ func (g *gen) proc(label string) *proc {
 // submit plans a submission; bad content is used when bad != nil.
 func (g *gen) submit(p *proc, author *person, at time.Time, bad *badContent) *sub {
 	var lang, title, body string
+	f := slots(g.r, author.district)
 	if bad != nil {
-		lang, title, body = bad.lang, fill(g.r, bad.title, author.district), fill(g.r, bad.body, author.district)
+		lang, title, body = bad.lang, f(bad.title), f(bad.body)
 	} else {
 		t := g.template(p, author)
-		lang, title, body = t.lang, fill(g.r, t.title, author.district), fill(g.r, t.body, author.district)
+		lang, title, body = t.lang, f(t.title), f(t.body)
 		extras := extrasSv
 		if t.lang == "en" {
 			extras = extrasEn
@@ -390,7 +394,8 @@ func (g *gen) submit(p *proc, author *person, at time.Time, bad *badContent) *su
 // (by intake unless it is the web), or the author's usual channel if via
 // is "".
 func (g *gen) submitText(p *proc, author *person, at time.Time, via domain.Channel, bad *badContent, lang, title, body string) *sub {
-	s := &sub{item: item{id: g.id("submission"), kind: domain.ItemSubmission, author: author, at: at, bad: bad, version: 1, lang: lang}, p: p}
+	s := &sub{item: item{id: g.id("submission"), kind: domain.ItemSubmission, author: author, at: at, bad: bad, version: 1, lang: lang},
+		p: p, title: title, body: body}
 	if p.mode == domain.ModerationPost {
 		s.public = at
 	}
@@ -483,6 +488,18 @@ func (g *gen) support(s *sub, p *person, at time.Time) {
 	g.sum.Supports++
 	g.do(at, "support", func(ctx context.Context, svc *ledger.Service, key string, at time.Time) (ledger.Result, error) {
 		return svc.GiveSupport(ctx, actor, s.id, req(domain.GiveSupport{ParticipantID: p.id}, key, at))
+	})
+}
+
+// revise plans a new version of s by its author at t: the author adds to
+// the text within a day or two, before anyone flags it, so notices are
+// about the current version.
+func (g *gen) revise(s *sub, t time.Time) {
+	s.version++
+	actor, _ := g.as(s.author)
+	title, body := s.title, s.body+" "+pick(g.r, revisionNotes)
+	g.do(t, "revision", func(ctx context.Context, svc *ledger.Service, key string, at time.Time) (ledger.Result, error) {
+		return svc.ReviseSubmission(ctx, actor, s.id, req(domain.ReviseSubmission{Title: title, Body: body}, key, at))
 	})
 }
 
@@ -605,6 +622,14 @@ func (g *gen) moderate(p *proc, it *item) {
 	}
 	d := restrict(it.bad)
 	d.Source, d.FlagIDs, d.AutomatedDetection = src, []string{f}, automated
+	if automated && it.bad.category == string(domain.CategoryScams) && it.bad.visibility == string(domain.VisibilityDisabled) {
+		// The filter hides obvious spam itself, at once; a moderator
+		// reviews it only if the author appeals.
+		d.AutomatedDecision = domain.AutomatedFully
+		d.Explanation = "Automatiskt dold av textfiltret: " + it.bad.reasons
+		g.decide(it, classifier, at, d)
+		return
+	}
 	g.decide(it, mod, g.within(at, 2*time.Hour, 72*time.Hour), d)
 }
 
@@ -634,16 +659,7 @@ func (g *gen) planContent(p *proc) {
 		}
 		s := g.submit(p, author, at, bad)
 		if p.mode == domain.ModerationPost && bad == nil && g.chance(0.05) {
-			// The author sharpens the text within a day or two, before
-			// anyone flags it, so notices are about the current version.
-			s.version = 2
-			rev := g.within(at, 6*time.Hour, 40*time.Hour)
-			actor, _ := g.as(author)
-			t := g.template(p, author)
-			title, body := fill(g.r, t.title, author.district)+" (reviderat)", fill(g.r, t.body, author.district)+" "+pick(g.r, extrasSv)
-			g.do(rev, "revision", func(ctx context.Context, svc *ledger.Service, key string, at time.Time) (ledger.Result, error) {
-				return svc.ReviseSubmission(ctx, actor, s.id, req(domain.ReviseSubmission{Title: title, Body: body}, key, at))
-			})
+			g.revise(s, g.within(at, 6*time.Hour, 40*time.Hour))
 		}
 		g.moderate(p, &s.item)
 	}

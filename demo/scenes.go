@@ -49,6 +49,23 @@ func (g *gen) scenes() {
 	g.automatedOverturned()
 	g.disposed()
 	g.meeting()
+	g.letters()
+}
+
+// letters: intake registers a letter and an e-mail; the record carries the
+// date they were written. One web submission is revised the next day.
+func (g *gen) letters() {
+	stk := g.proc("stk")
+	g.submitText(stk, g.someone(), when(2024, 3, 18, 12, 0), domain.ChannelPaper, nil, "sv", "Belysningen på Lorensborgsgatan",
+		"Hej! Jag är 81 år och har inte dator, så jag skriver ett brev. Gatlyktorna på Lorensborgsgatan mellan busshållplatsen och mitt hus "+
+			"har varit trasiga sedan i höstas. Jag vågar inte gå till affären när det är mörkt. Med vänlig hälsning.")
+	tn := g.proc("tn")
+	g.submitText(tn, g.someone(), when(2026, 4, 2, 7, 15), domain.ChannelEmail, nil, "sv", "Farlig korsning vid Ängslättskolan",
+		"Hej, jag mejlar eftersom jag inte hittade var man lämnar förslag. Korsningen Trelleborgsvägen/Ängslättsvägen är livsfarlig "+
+			"på morgonen när barnen går till skolan. Bilarna svänger utan att se sig för. Snälla sätt upp ett trafikljus eller en skolpatrull.")
+	mfn := g.proc("mfn")
+	s := g.submit(mfn, g.online(), when(2025, 3, 18, 20, 45), nil)
+	g.revise(s, when(2025, 3, 19, 7, 30))
 }
 
 // meeting: at the consultation's public meeting in Hyllie, intake writes

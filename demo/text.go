@@ -10,8 +10,8 @@ import (
 // generator fills the {slots} and appends extra sentences, so a few dozen
 // templates give hundreds of distinct contributions.
 
-// template is a title and body in one language; {place}, {district},
-// {street} and {school} are filled in.
+// template is a title and body in one language; {park}, {place},
+// {district}, {street} and {school} are filled in.
 type template struct {
 	lang, title, body string
 }
@@ -19,20 +19,20 @@ type template struct {
 // themes maps a theme to its submission templates.
 var themes = map[string][]template{
 	"trygghet": {
-		{"sv", "Bättre belysning i {place}", "Jag går genom {place} varje kväll när jag kommer hem från jobbet och det är kolsvart mellan lamporna. Flera av grannarna i {district} väljer att gå en omväg längs {street} i stället. Sätt upp fler lampor längs gångvägen och byt de trasiga."},
+		{"sv", "Bättre belysning i {park}", "Jag går genom {park} varje kväll när jag kommer hem från jobbet och det är kolsvart mellan lamporna. Flera av grannarna i {district} väljer att gå en omväg längs {street} i stället. Sätt upp fler lampor längs gångvägen och byt de trasiga."},
 		{"sv", "Trygghetsvandring i {district}", "Jag föreslår att kommunen ordnar en trygghetsvandring i {district} tillsammans med oss som bor här, polisen och fastighetsägarna. Vi vet var det känns otryggt, till exempel vid tunneln under {street}, men ingen har frågat oss."},
-		{"sv", "Klipp ner buskagen vid {place}", "Buskarna vid {place} har växt sig så höga att man inte ser vem som står bakom dem. Särskilt barnen som går till {school} tycker att det är obehagligt på vintern när det är mörkt redan vid fyra."},
+		{"sv", "Klipp ner buskagen i {park}", "Buskarna i {park} har växt sig så höga att man inte ser vem som står bakom dem. Särskilt barnen som går till {school} tycker att det är obehagligt på vintern när det är mörkt redan vid fyra."},
 		{"sv", "Öppna fritidsgården i {district} på helgerna", "Ungdomarna i {district} har ingenstans att vara på fredags- och lördagskvällar. Fritidsgården stänger klockan 21 och är stängd på helgen. Längre öppettider skulle göra mer för tryggheten än fler kameror."},
-		{"en", "More lighting on the path through {place}", "I cycle through {place} every evening and the stretch towards {street} is completely dark. Several of us in {district} have started taking the long way round. Please add lights along the path and fix the broken ones."},
+		{"en", "More lighting on the path through {park}", "I cycle through {park} every evening and the stretch towards {street} is completely dark. Several of us in {district} have started taking the long way round. Please add lights along the path and fix the broken ones."},
 		{"sv", "Nattvandrare behöver stöd", "Vi är en grupp föräldrar i {district} som nattvandrar varannan fredag. Vi skulle behöva ett rum att samlas i, reflexvästar och någon kontaktperson på kommunen. Det kostar lite men betyder mycket."},
 	},
 	"grönt": {
-		{"sv", "Fler träd längs {street}", "{street} är en av de varmaste gatorna i {district} på sommaren. Plantera träd på båda sidor, gärna lindar som de som redan finns vid {place}. Det ger skugga, tar hand om regnvatten och gör gatan trevligare."},
-		{"sv", "Gör om gräsmattan vid {place} till äng", "Gräsmattan vid {place} klipps varannan vecka men används nästan aldrig. Låt en del av den bli blomsteräng. Det gynnar bin och fjärilar och sparar pengar på skötseln."},
+		{"sv", "Fler träd längs {street}", "{street} är en av de varmaste gatorna i {district} på sommaren. Plantera träd på båda sidor, gärna lindar som de som redan finns i {park}. Det ger skugga, tar hand om regnvatten och gör gatan trevligare."},
+		{"sv", "Gör om gräsmattan i {park} till äng", "Gräsmattan i {park} klipps varannan vecka men används nästan aldrig. Låt en del av den bli blomsteräng. Det gynnar bin och fjärilar och sparar pengar på skötseln."},
 		{"sv", "Stadsodling i {district}", "Det finns en tom grusyta bakom {place} som skulle passa för odlingslotter. Många i {district} bor i lägenhet utan balkong och skulle gärna odla. Föreningen kan ta hand om skötseln om kommunen ordnar vatten."},
 		{"en", "A pocket park on {street}", "The empty corner lot on {street} in {district} has been fenced off for years. Turning it into a small park with benches and a few trees would give the neighbourhood somewhere to meet."},
-		{"sv", "Fler parkbänkar i {place}", "För oss äldre är det långt mellan bänkarna i {place}. Jag orkar inte gå hela vägen runt dammen utan att vila. Några fler bänkar, gärna med armstöd, skulle göra parken tillgänglig för fler."},
-		{"sv", "Rensa dammen i {place}", "Dammen i {place} luktar illa varje sommar och det växer alger. Kan den rensas och få bättre vattencirkulation? Barnen i {district} brukar mata änderna där."},
+		{"sv", "Fler parkbänkar i {park}", "För oss äldre är det långt mellan bänkarna i {park}. Jag orkar inte gå hela vägen runt dammen utan att vila. Några fler bänkar, gärna med armstöd, skulle göra parken tillgänglig för fler."},
+		{"sv", "Rensa dammen i {park}", "Dammen i {park} luktar illa varje sommar och det växer alger. Kan den rensas och få bättre vattencirkulation? Barnen i {district} brukar mata änderna där."},
 	},
 	"cykel": {
 		{"sv", "Separat cykelbana på {street}", "Längs {street} delar cyklister och fotgängare på en smal yta. På morgonen när barnen cyklar till {school} blir det trångt och farligt. Bygg en separat cykelbana, gärna med kantsten mot bilkörfältet."},
@@ -44,25 +44,25 @@ var themes = map[string][]template{
 	},
 	"klimat": {
 		{"sv", "Källaren i {district} översvämmas vid varje skyfall", "Vid skyfallen de senaste somrarna har källaren i vårt hus på {street} stått under vatten. Dagvattenbrunnarna på gatan klarar inte mängderna. Vi behöver mer grönska som tar upp vattnet och större ledningar."},
-		{"sv", "Gör {place} till ett skyfallsområde", "{place} ligger lägre än omgivningen och skulle kunna utformas så att den tar emot vatten vid skyfall, som man gjort i Augustenborg. Då skyddas husen runt omkring samtidigt som vi får en finare park."},
+		{"sv", "Gör {park} till ett skyfallsområde", "{park} ligger lägre än omgivningen och skulle kunna utformas så att den tar emot vatten vid skyfall, som man gjort i Augustenborg. Då skyddas husen runt omkring samtidigt som vi får en finare park."},
 		{"en", "Green roofs on public buildings", "The city could lead by example and put green roofs on schools and libraries in {district}, starting with {school}. They hold rainwater, cool the building and are good for insects."},
 		{"sv", "Information till fastighetsägare om backventiler", "Många i {district} vet inte att man kan installera backventil för att slippa vatten i källaren. Skicka ut information och ge gärna bidrag, det är billigare än att sanera efteråt."},
 		{"sv", "Ta bort asfalten på skolgården", "Skolgården på {school} är nästan helt asfalterad. Byt ut en del mot gräs och planteringar. Barnen får en bättre miljö och regnet kan sjunka undan."},
 	},
 	"plan": {
-		{"sv", "Bevara grönområdet vid {place}", "I samrådsförslaget föreslås bostäder på grönytan vid {place}. Det är den enda större parken i närheten för oss som bor i {district}. Bygg gärna, men på parkeringsytorna och inte på parken."},
+		{"sv", "Bevara grönområdet vid {park}", "I samrådsförslaget föreslås bostäder på grönytan vid {park}. Det är den enda större parken i närheten för oss som bor i {district}. Bygg gärna, men på parkeringsytorna och inte på parken."},
 		{"sv", "Fler hyresrätter med rimliga hyror", "Planen innehåller mest bostadsrätter. Malmö behöver hyresrätter som vanliga människor har råd med, särskilt för unga som vill flytta hemifrån. Ställ krav på upplåtelseformer i markanvisningarna."},
 		{"sv", "Koppla ihop Hyllie med Holma", "Motorvägen skiljer Hyllie från Holma och Kroksbäck. En bred och trygg gång- och cykelbro skulle knyta ihop stadsdelarna och göra det lättare att nå {place} utan bil."},
-		{"en", "Keep the building heights moderate", "The proposal allows buildings of up to 16 storeys next to {place}. That will shade the courtyards and the playground. Please keep new buildings to 6–8 storeys close to existing homes in {district}."},
+		{"en", "Keep the building heights moderate", "The proposal allows buildings of up to 16 storeys next to {park}. That will shade the courtyards and the playground. Please keep new buildings to 6–8 storeys close to existing homes in {district}."},
 		{"sv", "Plats för en ny skola", "Med tusentals nya bostäder behövs en ny grundskola. Planen säger inget om var den ska ligga. Reservera mark nu, innan allt är bebyggt, annars får barnen åka till {school} som redan är full."},
 		{"sv", "Lokaler för föreningar i bottenvåningarna", "Ställ krav på att bottenvåningarna mot {street} ska ha lokaler för föreningar och småföretag, inte bara förråd och garage. Det gör gatan levande och tryggare på kvällen."},
 	},
 	"kultur": {
 		{"sv", "Längre öppettider på biblioteket", "Biblioteket i {district} stänger klockan 17 på vardagar. Många unga behöver en lugn plats att plugga på efter skolan och på kvällen. Öppna till 20 åtminstone några dagar i veckan."},
 		{"sv", "Läxhjälp och språkcafé", "Gör biblioteket till en mötesplats med läxhjälp på eftermiddagarna och språkcafé för vuxna på kvällarna. Det finns många i {district} som vill lära sig svenska och många som vill hjälpa till."},
-		{"en", "A maker space in the library", "Young people in {district} would love a maker space with 3D printers, sewing machines and computers for music production. The library at {place} has an unused room on the first floor."},
+		{"en", "A maker space in the library", "Young people in {district} would love a maker space with 3D printers, sewing machines and computers for music production. The library in {district} has an unused room on the first floor."},
 		{"sv", "Böcker på fler språk", "I {district} talas över 50 språk men bibliotekets hyllor med arabiska, somaliska och persiska böcker är små. Köp in fler barnböcker på modersmål så att föräldrar kan läsa med sina barn."},
-		{"sv", "Sommarscen vid {place}", "Ordna en enkel utomhusscen vid {place} med gratis konserter och teater på sommaren. Låt lokala föreningar och unga artister från {district} uppträda."},
+		{"sv", "Sommarscen i {park}", "Ordna en enkel utomhusscen i {park} med gratis konserter och teater på sommaren. Låt lokala föreningar och unga artister från {district} uppträda."},
 	},
 }
 
@@ -86,6 +86,14 @@ var extrasEn = []string{
 	"Thank you for asking residents for their views.",
 	"This would not cost much compared with the benefit.",
 	"Happy to share photos if that helps.",
+}
+
+// revisionNotes are what authors add when they revise a submission.
+var revisionNotes = []string{
+	"Tillägg: jag har pratat med fler grannar och vi är nu ett tjugotal som står bakom förslaget.",
+	"Rättelse: i första versionen skrev jag fel gata, det gäller sträckan närmast skolan.",
+	"Uppdatering: förslaget gäller även kvällstid på helgerna.",
+	"Tillägg efter kommentarerna: det behöver inte kosta mycket, det räcker att börja med en del av sträckan.",
 }
 
 // comments are replies to submissions; some read as replies to comments.
@@ -184,10 +192,10 @@ var (
 	districts = []string{"Centrum", "Södra Innerstaden", "Västra Innerstaden", "Limhamn-Bunkeflo", "Hyllie",
 		"Fosie", "Oxie", "Rosengård", "Husie", "Kirseberg"}
 	ageBands = []string{"16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+"}
-	places   = []string{"Pildammsparken", "Slottsparken", "Kungsparken", "Folkets park", "Ribersborgsstranden",
-		"Limhamnsfältet", "Beijers park", "Rosengårds centrum", "Möllevångstorget", "Värnhemstorget",
-		"Augustenborgsparken", "Hyllie station", "Kroksbäcksparken", "Enskifteshagen", "Sofielundsparken",
-		"Husie mosse", "Oxie centrum", "Annelundsparken", "Stadsbiblioteket", "Kirsebergs torg"}
+	parks    = []string{"Pildammsparken", "Slottsparken", "Kungsparken", "Folkets park", "Limhamnsfältet", "Beijers park",
+		"Augustenborgsparken", "Kroksbäcksparken", "Enskifteshagen", "Sofielundsparken", "Annelundsparken", "Husie mosse"}
+	places = []string{"Rosengårds centrum", "Möllevångstorget", "Värnhemstorget", "Hyllie station", "Oxie centrum",
+		"Stadsbiblioteket", "Kirsebergs torg", "Triangeln", "Malmö C", "Ribersborgsstranden"}
 	streets = []string{"Amiralsgatan", "Lundavägen", "Nobelvägen", "Ystadvägen", "Trelleborgsvägen", "Limhamnsvägen",
 		"Bergsgatan", "Södra Förstadsgatan", "Eric Perssons väg", "Annebergsgatan", "Jägersrovägen",
 		"Husievägen", "Kirsebergsgatan", "Hyllie boulevard", "Rönneholmsvägen"}
@@ -207,16 +215,21 @@ var (
 		"Vinbär", "Fyrvaktare", "Kanalbåt", "Gatlykta", "Kummel"}
 )
 
-// fill replaces the {slots} of s with random places.
-func fill(r *rand.Rand, s, district string) string {
+// slots returns a filler of the {slots} of a text with random places, the
+// same for every text it fills, so a title and its body name one park.
+func slots(r *rand.Rand, district string) func(string) string {
 	return strings.NewReplacer(
+		"{park}", pick(r, parks),
 		"{place}", pick(r, places),
 		"{street}", pick(r, streets),
 		"{school}", pick(r, schools),
 		"{district}", district,
 		"{official}", "Anna L.",
-	).Replace(s)
+	).Replace
 }
+
+// fill fills one text.
+func fill(r *rand.Rand, s, district string) string { return slots(r, district)(s) }
 
 func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
 
