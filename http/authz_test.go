@@ -35,6 +35,11 @@ var access = []struct {
 	{"POST", "/v1/submissions/{id}/comments", "participant intake", true},
 	{"POST", "/v1/submissions/{id}/support", "participant intake", false},
 	{"DELETE", "/v1/submissions/{id}/support", "participant intake", false},
+	{"POST", "/v1/processes/{id}/statements", "participant intake official admin", true},
+	{"POST", "/v1/statements/{id}/votes", "participant intake", true},
+	{"GET", "/v1/processes/{id}/statements", "public", false},
+	{"GET", "/v1/processes/{id}/dialogue/timeline", "public", false},
+	{"GET", "/v1/processes/{id}/dialogue/matrix", "researcher auditor admin", false},
 	{"POST", "/v1/processes/{id}/survey/answers", "participant intake", false},
 	{"POST", "/v1/flags", "participant intake moderator official admin", false},
 	{"POST", "/v1/moderation/decisions", "moderator", false},
@@ -90,7 +95,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"explanation":"Dubblett","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)).str(t, "id")
 	appealed := e.must(201, e.do("POST", "/v1/appeals", "own", `{"item":{"kind":"submission","id":"`+w.submission+`"},"decision_id":"`+dec+`","grounds":"Inte en dubblett"}`))
 	appeal := appealed.str(t, "id")
-	e.waitForReads(appealed.position(t))
+	// A dialogue process with a statement by "own", for the dialogue routes.
+	dialogue := e.must(201, e.do("POST", "/v1/processes", "official", strings.Replace(strings.Replace(processBody,
+		`"kind":"proposal"`, `"kind":"dialogue"`, 1), `"accepts":["submissions","comments","support","survey_answers"]`, `"accepts":["statements","votes"]`, 1))).str(t, "id")
+	stated := e.must(201, e.do("POST", "/v1/processes/"+dialogue+"/statements", "own", `{"language":"sv","body":"Fler träd"}`))
+	statement := stated.str(t, "id")
+	e.waitForReads(stated.position(t))
 
 	item := `{"kind":"submission","id":"` + w.submission + `"}`
 	type probe struct{ path, body string }
@@ -113,6 +123,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		},
 		"POST /v1/submissions/{id}/support":   func(string) probe { return probe{"/v1/submissions/" + w.submission + "/support", `{}`} },
 		"DELETE /v1/submissions/{id}/support": func(string) probe { return probe{"/v1/submissions/" + w.submission + "/support", `{}`} },
+		"POST /v1/processes/{id}/statements": func(caller string) probe {
+			if caller == "official" || caller == "admin" {
+				return probe{"/v1/processes/" + dialogue + "/statements", `{"language":"sv","body":"S","seed":true}`}
+			}
+			return probe{"/v1/processes/" + dialogue + "/statements", `{"author":"` + e.own + `","language":"sv","body":"S"}`}
+		},
+		"POST /v1/statements/{id}/votes": func(string) probe {
+			return probe{"/v1/statements/" + statement + "/votes", `{"participant":"` + e.own + `","vote":"agree"}`}
+		},
+		"GET /v1/processes/{id}/statements":        func(string) probe { return probe{"/v1/processes/" + dialogue + "/statements", ""} },
+		"GET /v1/processes/{id}/dialogue/timeline": func(string) probe { return probe{"/v1/processes/" + dialogue + "/dialogue/timeline", ""} },
+		"GET /v1/processes/{id}/dialogue/matrix":   func(string) probe { return probe{"/v1/processes/" + dialogue + "/dialogue/matrix", ""} },
 		"POST /v1/processes/{id}/survey/answers": func(string) probe {
 			return probe{"/v1/processes/" + w.process + "/survey/answers", `{"answers":[{"question_id":"q1","scale":3}]}`}
 		},

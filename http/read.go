@@ -47,6 +47,7 @@ type ReadModels struct {
 	Transparency  *projections.Transparency
 	Participation *projections.Participation
 	Actors        *projections.Actors
+	Dialogue      *projections.Dialogue // nil: the dialogue routes answer 503
 }
 
 // Integrity is what the /v1/ledger routes need of the integrity log

@@ -30,9 +30,10 @@ func withReads(t *testing.T, more ...func(*ledgerhttp.Config)) func(*ledgerhttp.
 			Transparency:  projections.NewTransparency(),
 			Participation: projections.NewParticipation(),
 			Actors:        projections.NewActors(),
+			Dialogue:      projections.NewDialogue(),
 		}
 		runner, err := projections.NewRunner(store, projections.Config{Dir: dir, SnapshotEvery: 7},
-			ms.Processes, ms.Submissions, ms.Trails, ms.Queue, ms.Transparency, ms.Participation, ms.Actors)
+			ms.Processes, ms.Submissions, ms.Trails, ms.Queue, ms.Transparency, ms.Participation, ms.Actors, ms.Dialogue)
 		require.NoError(t, err)
 		il, err := integrity.Open(t.TempDir(), integrity.WithCheckpointInterval(10*time.Millisecond))
 		require.NoError(t, err)

@@ -53,6 +53,8 @@ func (s *Server) table() []route {
 		{"POST", "/v1/submissions/{id}/comments", roles(participant, intake), s.postComment, CommentBody{}, "Comment on a submission"},
 		{"POST", "/v1/submissions/{id}/support", roles(participant, intake), s.giveSupport, SupportBody{}, "Support a submission"},
 		{"DELETE", "/v1/submissions/{id}/support", roles(participant, intake), s.withdrawSupport, SupportBody{}, "Withdraw one's support"},
+		{"POST", "/v1/processes/{id}/statements", roles(participant, intake, official, admin), s.postStatement, StatementBody{}, "Post a statement in a dialogue (official, admin: a seed statement)"},
+		{"POST", "/v1/statements/{id}/votes", roles(participant, intake), s.castVote, VoteBody{}, "Vote agree, disagree or pass on a statement; voting again changes the vote"},
 		{"POST", "/v1/processes/{id}/survey/answers", roles(participant, intake), s.answerSurvey, SurveyAnswerBody{}, "Answer the process's survey"},
 
 		// Moderation.
@@ -86,6 +88,9 @@ func (s *Server) table() []route {
 		{"GET", "/v1/items/{id}/trail", nil, s.itemTrail, nil, "Decision trail of a submission or comment; view=internal (named) for auditor, admin (as_of)"},
 		{"GET", "/v1/moderation/queue", roles(moderator, admin), s.moderationQueue, nil, "Moderation queue, oldest first; process= filters (as_of)"},
 		{"GET", "/v1/reports/transparency", nil, s.transparencyReport, nil, "DSA transparency report; period=, from=, to=, process=, body=; CSV with Accept: text/csv (as_of)"},
+		{"GET", "/v1/processes/{id}/statements", nil, s.dialogueStatements, nil, "A dialogue's statements with agree/disagree/pass counts from latest votes (as_of)"},
+		{"GET", "/v1/processes/{id}/dialogue/timeline", nil, s.dialogueTimeline, nil, "A dialogue's participation per day of occurred-at (as_of)"},
+		{"GET", "/v1/processes/{id}/dialogue/matrix", roles(researcher, auditor, admin), s.dialogueMatrix, nil, "Participant × statement latest-vote matrix, participants as numbers (as_of)"},
 		{"GET", "/v1/stats/participation", nil, s.participationStats, nil, "Participation statistics of process=, small cells suppressed (as_of)"},
 		{"GET", "/v1/actors/{id}/trail", roles(moderator, official, auditor, admin), s.actorTrail, nil, "What an actor did (moderators and officials: their own); after=, limit= (as_of)"},
 
