@@ -53,10 +53,11 @@ type models struct {
 	Transparency  *projections.Transparency
 	Participation *projections.Participation
 	Actors        *projections.Actors
+	Dialogue      *projections.Dialogue
 }
 
 func (m models) list() []projections.Model {
-	return []projections.Model{m.Processes, m.Submissions, m.Trails, m.Queue, m.Transparency, m.Participation, m.Actors}
+	return []projections.Model{m.Processes, m.Submissions, m.Trails, m.Queue, m.Transparency, m.Participation, m.Actors, m.Dialogue}
 }
 
 // nodeConfig is what the flags of serve (and demo, replay …) choose.
@@ -137,6 +138,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		Transparency:  projections.NewTransparency(),
 		Participation: projections.NewParticipation(),
 		Actors:        projections.NewActors(),
+		Dialogue:      projections.NewDialogue(),
 	}
 	n.runner, err = projections.NewRunner(n.store, projections.Config{
 		Dir: filepath.Join(cfg.dataDir, "projections"), Registerer: n.reg, Logger: log,
@@ -168,7 +170,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 			Models: ledgerhttp.ReadModels{
 				Processes: n.models.Processes, Submissions: n.models.Submissions, Trails: n.models.Trails,
 				Queue: n.models.Queue, Transparency: n.models.Transparency, Participation: n.models.Participation,
-				Actors: n.models.Actors,
+				Actors: n.models.Actors, Dialogue: n.models.Dialogue,
 			},
 		},
 	})
