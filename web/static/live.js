@@ -21,11 +21,11 @@
           if (again) { again.focus(); }
         }
       })
-      .catch(function () { status.textContent = status.getAttribute('data-off'); })
+      .catch(function () { status.textContent = status.getAttribute('data-down'); })
       .then(function () { busy = false; if (again) { again = false; refresh(); } });
   }
   var es = new EventSource(panel.getAttribute('data-live'));
   es.addEventListener('change', refresh);
-  es.addEventListener('open', function () { status.textContent = status.getAttribute('data-on'); });
-  es.addEventListener('error', function () { status.textContent = status.getAttribute('data-off'); });
+  es.addEventListener('open', function () { status.textContent = status.getAttribute('data-ok'); });
+  es.addEventListener('error', function () { status.textContent = status.getAttribute('data-down'); });
 })();
