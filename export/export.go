@@ -627,8 +627,12 @@ func (w *writer) finish() (Result, error) {
 	if err := os.Remove(filepath.Join(w.dir, stateFile)); err != nil {
 		return Result{}, err
 	}
+	return Result{Manifest: m, ManifestHash: hashHex(b)}, nil
+}
+
+func hashHex(b []byte) string {
 	sum := sha256.Sum256(b)
-	return Result{Manifest: m, ManifestHash: hex.EncodeToString(sum[:])}, nil
+	return hex.EncodeToString(sum[:])
 }
 
 // auditFiles writes the checkpoint, the checkpoint history up to it and

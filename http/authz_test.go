@@ -55,6 +55,8 @@ var access = []struct {
 	{"POST", "/v1/disposals", "admin", false},
 	{"POST", "/v1/tokens", "admin", false},
 	{"DELETE", "/v1/tokens/{id}", "admin", false},
+	{"POST", "/v1/exports", "auditor researcher", false},
+	{"GET", "/v1/exports/{id}/{file}", "auditor researcher", false},
 	{"GET", "/v1/processes", "public", false},
 	{"GET", "/v1/processes/{id}", "public", false},
 	{"GET", "/v1/processes/{id}/submissions", "public", false},

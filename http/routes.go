@@ -107,6 +107,11 @@ func (s *Server) table() []route {
 		{"GET", "/v1/ledger/key", nil, s.verifierKey, nil, "Checkpoint verifier key"},
 		{"GET", "/v1/ledger/proof/inclusion", nil, s.inclusionProof, nil, "RFC 6962 inclusion proof: index= or event_id= (stream=), size="},
 		{"GET", "/v1/ledger/proof/consistency", nil, s.consistencyProof, nil, "RFC 6962 consistency proof: from=, to="},
+
+		// Exports: the role decides the kind (auditor: audit, researcher:
+		// research pseudonymised for the caller); checked in the handler.
+		{"POST", "/v1/exports", roles(auditor, researcher), s.createExport, ExportBody{}, "Write an export and record ExportIssued; answers the export id"},
+		{"GET", "/v1/exports/{id}/{file}", roles(auditor, researcher), s.exportFile, nil, "Download a file of an export (manifest.json lists them)"},
 	}
 }
 

@@ -51,6 +51,9 @@ type Config struct {
 	// Read serves the GET routes of the read side (projections, raw log,
 	// live feed, integrity); without it they answer 503.
 	Read *ReadSide
+	// Exports writes and serves exports (POST /v1/exports, GET
+	// /v1/exports/{id}/{file}); without it those routes answer 404.
+	Exports Exports
 }
 
 // Server is the HTTP API. It implements http.Handler.

@@ -114,7 +114,7 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	id := uuid.NewString()
 	rec, err := svc.IssueExport(ctx, domain.Actor{ID: *requester, Role: role}, ledger.Request[domain.IssueExport]{
 		IdempotencyKey: "export-" + id,
-		Command:        issueCommand(id, opt, res),
+		Command:        export.IssueCommand(id, opt, res),
 	})
 	if err != nil {
 		return fmt.Errorf("the export is written but recording it failed: %w", err)
@@ -128,19 +128,4 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	fmt.Fprintf(stdout, "checkpoint: size %d root %s\nmanifest sha256: %s\nrecorded as ExportIssued at position %d\n",
 		m.Checkpoint.Size, m.Checkpoint.Root, res.ManifestHash, rec.Last().Position)
 	return nil
-}
-
-// issueCommand describes a finished export for the ExportIssued event.
-func issueCommand(id string, opt export.Options, res export.Result) domain.IssueExport {
-	m := res.Manifest
-	kind := "research"
-	scope := "recipient=" + opt.Recipient
-	if opt.Kind == export.Audit {
-		kind, scope = "auditor", "log"
-	}
-	if opt.Process != "" {
-		scope += " process=" + opt.Process
-	}
-	return domain.IssueExport{ExportID: id, Kind: kind, Scope: scope, FromPosition: uint64(m.FirstPosition),
-		ToPosition: uint64(m.LastPosition), Checkpoint: m.Checkpoint.Note, ManifestHash: res.ManifestHash}
 }
