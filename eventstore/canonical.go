@@ -74,8 +74,26 @@ func AppendCanonical(b []byte, e Event) []byte {
 }
 
 func appendString(b []byte, s string) []byte {
+	if plainASCII(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	q, _ := json.Marshal(s) // a string always marshals
 	return append(b, q...)
+}
+
+// plainASCII reports whether encoding/json writes s quoted but otherwise
+// unchanged: printable ASCII without the characters it escapes. Stream
+// names, types and ids almost always are.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 type canonicalJSON struct {
@@ -101,7 +119,148 @@ type canonicalMeta struct {
 // ParseCanonical decodes canonical bytes into an event with the given
 // position. It is strict: it fails unless b is exactly Canonical of the
 // decoded event, so one event has one encoding.
+//
+// Reading the log is mostly this, so the usual case takes a fast path: a
+// scan for the fixed layout that gives up (and leaves the decision to
+// encoding/json) at anything unusual, such as an escaped string. What it
+// accepts it re-encodes and compares, like the slow path, and it requires
+// Data to be valid JSON, so both accept exactly the same bytes.
 func ParseCanonical(b []byte, pos Position) (Event, error) {
+	if e, ok := parseCanonicalFast(b, pos); ok {
+		return e, nil
+	}
+	return parseCanonicalJSON(b, pos)
+}
+
+// parseCanonicalFast parses the canonical layout by hand; ok is false when
+// b is not canonical or merely unusual.
+func parseCanonicalFast(b []byte, pos Position) (e Event, ok bool) {
+	p := canonParser{b: b, ok: true}
+	p.lit(`{"id":"`)
+	if !p.ok || len(p.b) < 36 {
+		return Event{}, false
+	}
+	id, err := uuid.ParseBytes(p.b[:36])
+	if err != nil {
+		return Event{}, false
+	}
+	p.b = p.b[36:]
+	e.ID = id
+	p.lit(`","stream":`)
+	e.Stream = p.str()
+	p.lit(`,"revision":`)
+	e.Revision = p.uint()
+	p.lit(`,"type":`)
+	e.Type = p.str()
+	p.lit(`,"version":`)
+	e.Version = int(p.uint())
+	p.lit(`,"recorded_at":`)
+	e.RecordedAt = p.time()
+	p.lit(`,"metadata":{`)
+	m := &e.Metadata
+	for _, f := range [...]struct {
+		key string
+		v   *string
+	}{
+		{`"actor":`, &m.Actor}, {`"role":`, &m.Role}, {`"correlation_id":`, &m.CorrelationID},
+		{`"causation_id":`, &m.CausationID}, {`"request_id":`, &m.RequestID},
+	} {
+		if p.ok && bytes.HasPrefix(p.b, []byte(f.key)) {
+			p.b = p.b[len(f.key):]
+			*f.v = p.str()
+			p.lit(`,`)
+		}
+	}
+	p.lit(`"occurred_at":`)
+	m.OccurredAt = p.time()
+	p.lit(`},"data":`)
+	if !p.ok || len(p.b) < 2 || p.b[len(p.b)-1] != '}' {
+		return Event{}, false
+	}
+	data := p.b[:len(p.b)-1]
+	if bytes.ContainsAny(data, "\r\n") || !json.Valid(data) {
+		return Event{}, false
+	}
+	e.Data = bytes.Clone(data)
+	e.Position = pos
+	// The same strictness as the slow path: only the one encoding.
+	if !bytes.Equal(AppendCanonical(make([]byte, 0, len(b)), e), b) {
+		return Event{}, false
+	}
+	return e, true
+}
+
+// canonParser consumes b from the front; ok turns false at the first
+// surprise and stays false.
+type canonParser struct {
+	b  []byte
+	ok bool
+}
+
+func (p *canonParser) lit(s string) {
+	if !p.ok || !bytes.HasPrefix(p.b, []byte(s)) {
+		p.fail()
+		return
+	}
+	p.b = p.b[len(s):]
+}
+
+func (p *canonParser) fail() { p.ok, p.b = false, nil }
+
+// str reads a JSON string without escapes.
+func (p *canonParser) str() string {
+	if !p.ok || len(p.b) == 0 || p.b[0] != '"' {
+		p.fail()
+		return ""
+	}
+	i := bytes.IndexByte(p.b[1:], '"')
+	if i < 0 || bytes.IndexByte(p.b[1:1+i], '\\') >= 0 {
+		p.fail()
+		return ""
+	}
+	s := string(p.b[1 : 1+i])
+	p.b = p.b[2+i:]
+	return s
+}
+
+// uint reads a decimal integer.
+func (p *canonParser) uint() uint64 {
+	i := 0
+	for i < len(p.b) && i < 20 && p.b[i] >= '0' && p.b[i] <= '9' {
+		i++
+	}
+	if !p.ok || i == 0 {
+		p.fail()
+		return 0
+	}
+	n, err := strconv.ParseUint(string(p.b[:i]), 10, 64)
+	if err != nil || n > 1<<62 {
+		p.fail()
+		return 0
+	}
+	p.b = p.b[i:]
+	return n
+}
+
+// time reads a quoted time in the canonical layout.
+func (p *canonParser) time() time.Time {
+	const n = len(`"2006-01-02T15:04:05.000000Z"`)
+	if !p.ok || len(p.b) < n {
+		p.fail()
+		return time.Time{}
+	}
+	t, err := time.Parse(timeLayout, string(p.b[1:n-1]))
+	if err != nil || p.b[0] != '"' || p.b[n-1] != '"' {
+		p.fail()
+		return time.Time{}
+	}
+	p.b = p.b[n:]
+	return t
+}
+
+// parseCanonicalJSON is the reference parser: encoding/json, then the
+// same re-encoding check.
+func parseCanonicalJSON(b []byte, pos Position) (Event, error) {
 	if bytes.ContainsAny(b, "\r\n") {
 		return Event{}, fmt.Errorf("%w: canonical event contains a line break", ErrInvalid)
 	}

@@ -3,6 +3,7 @@ package eventstore
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -112,6 +113,76 @@ func FuzzParseCanonical(f *testing.F) {
 		}
 		if bytes.ContainsAny(b, "\n\r") {
 			t.Fatalf("canonical bytes with a line break: %q", b)
+		}
+	})
+}
+
+// TestParseCanonicalFastPathAgrees checks the hand-written fast path
+// against the encoding/json reference on events that take each branch:
+// plain, escaped (the fast path gives up), optional metadata left out,
+// unicode and HTML characters.
+func TestParseCanonicalFastPathAgrees(t *testing.T) {
+	plain := sampleEvent()
+	escaped := sampleEvent()
+	escaped.Stream, escaped.Metadata.Actor = `sub"mission<&>`, "åsa\u2028"
+	bare := sampleEvent()
+	bare.Metadata = Metadata{OccurredAt: bare.Metadata.OccurredAt}
+	for name, e := range map[string]Event{"plain": plain, "escaped": escaped, "bare": bare} {
+		b := Canonical(e)
+		fast, ok := parseCanonicalFast(b, e.Position)
+		slow, err := parseCanonicalJSON(b, e.Position)
+		require.NoError(t, err, name)
+		require.Equal(t, e, slow, name)
+		if name != "escaped" {
+			require.True(t, ok, "%s takes the fast path", name)
+			require.Equal(t, slow, fast, name)
+		}
+		got, err := ParseCanonical(b, e.Position)
+		require.NoError(t, err, name)
+		require.Equal(t, e, got, name)
+	}
+	// Data that is not JSON is refused by both, though the layout is right.
+	b := bytes.Replace(Canonical(plain), []byte(`"data":{`), []byte(`"data":{{`), 1)
+	_, ok := parseCanonicalFast(b, 1)
+	require.False(t, ok)
+	_, err := ParseCanonical(b, 1)
+	require.ErrorIs(t, err, ErrInvalid)
+}
+
+// FuzzParseCanonicalPaths: the fast path accepts nothing the reference
+// parser refuses, and decodes what it accepts to the same event.
+func FuzzParseCanonicalPaths(f *testing.F) {
+	f.Add(Canonical(sampleEvent()))
+	f.Add([]byte(`{"id":"00000000-0000-0000-0000-000000000001","stream":"s","revision":0,"type":"T","version":1,"recorded_at":"2026-01-01T00:00:00.000000Z","metadata":{"occurred_at":"2026-01-01T00:00:00.000000Z"},"data":{}}`))
+	f.Add([]byte(`{"id":"00000000-0000-0000-0000-000000000001","stream":"s","revision":0,"type":"T","version":1,"recorded_at":"2026-01-01T00:00:00.000000Z","metadata":{"actor":"a","request_id":"r","occurred_at":"2026-01-01T00:00:00.000000Z"},"data":[1,"x"]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := parseCanonicalFast(b, 1)
+		slow, err := parseCanonicalJSON(b, 1)
+		if ok && err != nil {
+			t.Fatalf("fast path accepts what the reference refuses (%v): %q", err, b)
+		}
+		if ok && !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("paths disagree on %q:\n%+v\n%+v", b, fast, slow)
+		}
+	})
+}
+
+func BenchmarkParseCanonical(b *testing.B) {
+	e := sampleEvent()
+	e.Data = bytes.Repeat([]byte(`{"k":"0123456789abcdef0123456789abcdef"}`), 1)
+	enc := Canonical(e)
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ParseCanonical(enc, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := parseCanonicalJSON(enc, 1); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
