@@ -22,18 +22,11 @@ func AsOf[M Model](ctx context.Context, store eventstore.Store, dir string, m M,
 			return m, err
 		}
 	}
-	for after := from; after < pos; {
-		evs, err := store.ReadAll(ctx, after, int(min(uint64(pos-after), readPage)))
-		if err != nil {
-			return m, err
+	for d := range prefetch(ctx, readUpTo(ctx, store, from, pos)) {
+		if d.err != nil {
+			return m, d.err
 		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, ev := range evs {
-			m.Apply(ev, decode(ev))
-		}
-		after = evs[len(evs)-1].Position
+		m.Apply(d.ev, d.de)
 	}
 	return m, nil
 }

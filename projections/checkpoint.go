@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,15 +37,54 @@ func snapshotPath(dir, model string, pos eventstore.Position) string {
 // a restart after a crash) sees the old file or the new one, never a torn
 // one.
 func writeCheckpoint(path string, m Model, pos eventstore.Position) error {
-	state, err := m.MarshalJSON()
-	if err != nil {
-		return fmt.Errorf("projections: marshal %s: %w", m.Name(), err)
-	}
-	b, err := json.Marshal(checkpoint{Model: m.Name(), Position: pos, State: state})
+	b, err := encodeCheckpoint(m, pos)
 	if err != nil {
 		return err
 	}
 	return writeFileAtomic(path, b)
+}
+
+// encodeCheckpoint returns the file form of m's state at pos: the JSON of
+// checkpoint. The envelope is written around the state's own bytes by
+// hand, because json.Marshal would validate and compact them, a second
+// pass over what is hundreds of megabytes on a big log.
+func encodeCheckpoint(m Model, pos eventstore.Position) ([]byte, error) {
+	state, err := m.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("projections: marshal %s: %w", m.Name(), err)
+	}
+	name, err := json.Marshal(m.Name())
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(state)+len(name)+48)
+	b = append(b, `{"model":`...)
+	b = append(b, name...)
+	b = append(b, `,"position":`...)
+	b = strconv.AppendUint(b, uint64(pos), 10)
+	b = append(b, `,"state":`...)
+	b = append(b, state...)
+	return append(b, '}'), nil
+}
+
+// decodeCheckpoint splits a checkpoint file into its parts without a
+// pass over the state: the model's UnmarshalJSON checks the state. Files
+// in any other JSON layout go through encoding/json.
+func decodeCheckpoint(b []byte) (model string, pos eventstore.Position, state []byte, err error) {
+	if rest, ok := bytes.CutPrefix(b, []byte(`{"model":"`)); ok {
+		if name, rest, ok := bytes.Cut(rest, []byte(`","position":`)); ok && !bytes.ContainsAny(name, `\"`) {
+			if num, rest, ok := bytes.Cut(rest, []byte(`,"state":`)); ok && len(rest) > 1 && rest[len(rest)-1] == '}' {
+				if p, perr := strconv.ParseUint(string(num), 10, 64); perr == nil {
+					return string(name), eventstore.Position(p), rest[:len(rest)-1], nil
+				}
+			}
+		}
+	}
+	var c checkpoint
+	if err := json.Unmarshal(b, &c); err != nil {
+		return "", 0, nil, err
+	}
+	return c.Model, c.Position, c.State, nil
 }
 
 func writeFileAtomic(path string, b []byte) error {
@@ -91,17 +131,17 @@ func readCheckpoint(path string, m Model) (eventstore.Position, error) {
 	if err != nil {
 		return 0, err
 	}
-	var c checkpoint
-	if err := json.Unmarshal(b, &c); err != nil {
+	model, pos, state, err := decodeCheckpoint(b)
+	if err != nil {
 		return 0, fmt.Errorf("projections: checkpoint %s: %w", path, err)
 	}
-	if c.Model != m.Name() {
-		return 0, fmt.Errorf("projections: checkpoint %s is for model %q, not %q", path, c.Model, m.Name())
+	if model != m.Name() {
+		return 0, fmt.Errorf("projections: checkpoint %s is for model %q, not %q", path, model, m.Name())
 	}
-	if err := m.UnmarshalJSON(c.State); err != nil {
+	if err := m.UnmarshalJSON(state); err != nil {
 		return 0, fmt.Errorf("projections: checkpoint %s: %w", path, err)
 	}
-	return c.Position, nil
+	return pos, nil
 }
 
 // snapshotAtOrBefore returns the position of the newest snapshot of model

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
 )
 
@@ -25,15 +28,21 @@ type Config struct {
 	Dir string
 	// CheckpointEvery and CheckpointInterval say how often checkpoints are
 	// written: after that many events or that much time with unsaved
-	// events, whichever comes first (defaults 10000 and 5s), but never
-	// taking more than a tenth of the runner's time.
+	// events, whichever comes first (defaults 10000 and 5s). Checkpoints
+	// of a big log take long (they marshal whole models, and a model waits
+	// for its marshalling), so they are spaced further apart in time than
+	// that when needed, to take at most a tenth of the runner's time while
+	// it catches up or rebuilds, and a two-hundredth while it follows live
+	// appends, where the pauses would delay live notifications.
 	CheckpointEvery    int
 	CheckpointInterval time.Duration
-	// SnapshotEvery keeps a snapshot of every model at each position that
-	// is a multiple of it, so that as-of queries fold at most that many
-	// events (default 50000; negative disables). Snapshots cost disk in
-	// proportion to the models' size: measured on a generated log, about
-	// 2 kB per event of log per snapshot kept, all models together.
+	// SnapshotEvery keeps some checkpoints of each model as snapshots, at
+	// least that many events apart (default 50000; negative disables), so
+	// that as-of queries start near the position asked for. Snapshots are
+	// copies of checkpoints (Dir/snapshots/<model>/<position>.json), so
+	// they inherit their spacing in time: on a big log catching up, as-of
+	// may fold more than SnapshotEvery events. Append-only models keep
+	// none (see appendOnly).
 	SnapshotEvery int
 	// Registerer receives the runner's metrics; nil registers none.
 	Registerer prometheus.Registerer
@@ -61,6 +70,11 @@ type Runner struct {
 	loaded   bool
 	lastCP   time.Time     // when the last checkpoint was written
 	cpCost   time.Duration // how long it took
+	live     bool          // Run has caught up with the head it knew of
+
+	cpMu     sync.Mutex            // one checkpoint at a time, so files never go back in time
+	lastSnap []eventstore.Position // per model: position of its newest snapshot; guarded by cpMu
+	cpNow    chan struct{}         // capacity 1: "a checkpoint is due", from Run to tick
 
 	lag, position  prometheus.Gauge
 	applied        prometheus.Counter
@@ -100,6 +114,8 @@ func NewRunner(store eventstore.Store, cfg Config, models ...Model) (*Runner, er
 		models:   all,
 		index:    idx,
 		modelPos: make([]eventstore.Position, len(all)),
+		lastSnap: make([]eventstore.Position, len(all)),
+		cpNow:    make(chan struct{}, 1),
 		lag: f.NewGauge(prometheus.GaugeOpts{Name: "ledger_projection_lag_events",
 			Help: "Store head position minus the position the projections have applied."}),
 		position: f.NewGauge(prometheus.GaugeOpts{Name: "ledger_projection_position",
@@ -147,17 +163,28 @@ func (r *Runner) Load() error {
 	return r.loadLocked()
 }
 
-func (r *Runner) loadLocked() error {
+func (r *Runner) loadLocked() (err error) {
 	if r.loaded {
 		return nil
 	}
 	if r.cfg.Dir != "" {
+		// Decoding a model's checkpoint is pure CPU and the models are
+		// independent: on a big log, loading them side by side is most
+		// of a restart's time saved.
+		errs := make([]error, len(r.models))
+		parallel(len(r.models), func(i int) {
+			r.modelPos[i], errs[i] = readCheckpoint(checkpointPath(r.cfg.Dir, r.models[i].Name()), r.models[i])
+		})
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
 		for i, m := range r.models {
-			p, err := readCheckpoint(checkpointPath(r.cfg.Dir, m.Name()), m)
-			if err != nil {
+			// The state loaded is as good as a snapshot for spacing the
+			// next one.
+			if r.lastSnap[i], err = snapshotAtOrBefore(r.cfg.Dir, m.Name(), Latest); err != nil {
 				return err
 			}
-			r.modelPos[i] = p
+			r.lastSnap[i] = max(r.lastSnap[i], r.modelPos[i])
 		}
 	}
 	r.pos = r.minPos()
@@ -200,19 +227,93 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}()
 
-	for ev, err := range r.store.Subscribe(ctx, r.Position()) {
-		if err != nil {
-			return err
+	for d := range prefetch(ctx, r.store.Subscribe(ctx, r.Position())) {
+		if d.err != nil {
+			return d.err
 		}
-		r.apply(ev)
-		if r.dueForCheckpoint() {
+		r.apply(d.ev, d.de)
+		if d.ev.Position >= eventstore.Position(r.head.Load()) {
+			r.setLive(true)
+		}
+		if r.snapshotDue(d.ev.Position) {
+			// A snapshot is a checkpoint kept at its position: written
+			// here, before the next event moves the models on.
 			if err := r.Checkpoint(); err != nil {
 				r.checkpointErrs.Inc()
 				r.log.Error("projection checkpoint", "err", err)
 			}
+		} else if r.dueForCheckpoint() {
+			// The tick goroutine writes it, so that the files are written
+			// while this loop goes on folding.
+			select {
+			case r.cpNow <- struct{}{}:
+			default:
+			}
 		}
 	}
 	return ctx.Err()
+}
+
+func (r *Runner) setLive(live bool) {
+	r.mu.RLock()
+	same := r.live == live
+	r.mu.RUnlock()
+	if !same {
+		r.mu.Lock()
+		r.live = live
+		r.mu.Unlock()
+	}
+}
+
+// decoded is an event with its decoded body.
+type decoded struct {
+	ev  eventstore.Event
+	de  domain.Event
+	err error
+}
+
+// prefetchDepth is how many events the reading goroutine may be ahead.
+const prefetchDepth = 2 * readPage
+
+// prefetch reads and decodes events on a goroutine of its own, so that
+// reading and decoding the next events overlaps with the models folding
+// this one: decoding costs about as much as folding. The sequence ends
+// after the first error; ctx ends the goroutine.
+func prefetch(ctx context.Context, events iter.Seq2[eventstore.Event, error]) iter.Seq[decoded] {
+	return func(yield func(decoded) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		ch := make(chan decoded, prefetchDepth)
+		var wg sync.WaitGroup
+		defer func() {
+			cancel()
+			wg.Wait()
+		}()
+		wg.Go(func() {
+			defer close(ch)
+			for ev, err := range events {
+				d := decoded{ev: ev, err: err}
+				if err == nil {
+					d.de = decode(ev)
+				}
+				select {
+				case ch <- d:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+		for d := range ch {
+			if !yield(d) {
+				return
+			}
+			if d.err != nil {
+				return
+			}
+		}
+	}
 }
 
 // tick writes time-based checkpoints and refreshes the lag metric, which
@@ -225,8 +326,12 @@ func (r *Runner) tick(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			r.refreshHead(ctx)
+			if !r.checkpointAffordable() {
+				continue
+			}
+		case <-r.cpNow:
 		}
-		r.refreshHead(ctx)
 		r.mu.RLock()
 		dirty := r.unsaved > 0
 		r.mu.RUnlock()
@@ -258,17 +363,50 @@ func (r *Runner) updateLag(pos eventstore.Position) {
 }
 
 func (r *Runner) dueForCheckpoint() bool {
+	if r.cfg.Dir == "" {
+		return false
+	}
 	r.mu.RLock()
-	defer r.mu.RUnlock()
-	// Checkpoints marshal whole models, which grow with the log; spending
-	// at most a tenth of the time on them keeps catch-up of a big log from
-	// turning quadratic.
-	return r.cfg.Dir != "" && r.unsaved >= r.cfg.CheckpointEvery && time.Since(r.lastCP) >= 10*r.cpCost
+	due := r.unsaved >= r.cfg.CheckpointEvery
+	r.mu.RUnlock()
+	return due && r.checkpointAffordable()
 }
 
-// apply folds one event into every model that has not seen it.
-func (r *Runner) apply(ev eventstore.Event) {
-	de := decode(ev)
+// snapshotDue reports whether some model's newest snapshot is at least
+// SnapshotEvery events behind pos and a checkpoint is affordable.
+func (r *Runner) snapshotDue(pos eventstore.Position) bool {
+	if r.cfg.Dir == "" || r.cfg.SnapshotEvery <= 0 || !r.cpMu.TryLock() {
+		return false // a checkpoint being written now will do
+	}
+	due := false
+	for i, m := range r.models {
+		if _, ok := m.(appendOnly); !ok && pos >= r.lastSnap[i]+eventstore.Position(r.cfg.SnapshotEvery) {
+			due = true
+			break
+		}
+	}
+	r.cpMu.Unlock()
+	return due && r.checkpointAffordable()
+}
+
+// checkpointAffordable reports whether enough time has passed since the
+// last checkpoint for the next one to stay within its share of the time.
+// Checkpoints marshal whole models, which grow with the log: bounding
+// their share keeps catch-up of a big log from turning quadratic, and, when
+// live, keeps their pauses off all but a few live notifications.
+func (r *Runner) checkpointAffordable() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	share := time.Duration(10)
+	if r.live {
+		share = 200
+	}
+	return time.Since(r.lastCP) >= share*r.cpCost
+}
+
+// apply folds one event into every model that has not seen it; de is its
+// decoded body.
+func (r *Runner) apply(ev eventstore.Event, de domain.Event) {
 	if de == nil {
 		r.log.Warn("projections skip an event they cannot decode", "position", uint64(ev.Position), "type", ev.Type)
 	}
@@ -286,53 +424,77 @@ func (r *Runner) apply(ev eventstore.Event) {
 	r.applied.Inc()
 	r.position.Set(float64(ev.Position))
 	r.updateLag(ev.Position)
-	if r.cfg.Dir != "" && r.cfg.SnapshotEvery > 0 && uint64(ev.Position)%uint64(r.cfg.SnapshotEvery) == 0 {
-		if err := r.snapshot(ev.Position); err != nil {
-			r.checkpointErrs.Inc()
-			r.log.Error("projection snapshot", "position", uint64(ev.Position), "err", err)
-		}
-	}
 	r.hub.advance(ev.Position)
 }
 
-// snapshot keeps every model's state at pos for as-of queries.
-func (r *Runner) snapshot(pos eventstore.Position) error {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	var errs []error
-	for i, m := range r.models {
-		if _, ok := m.(appendOnly); ok {
-			continue
-		}
-		if r.modelPos[i] == pos {
-			errs = append(errs, writeCheckpoint(snapshotPath(r.cfg.Dir, m.Name(), pos), m, pos))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // Checkpoint writes every model's state and position now (a no-op without
-// Dir).
+// Dir), and keeps a copy as a snapshot for the models due one.
+//
+// Each model is marshalled under the read lock, which keeps Apply out
+// while queries go on, and written after the lock is released; one model
+// at a time, so Apply waits for at most one model's marshalling, not
+// all of them, and no more than two models' bytes are held at once. The
+// models' checkpoints may so be at different positions, which Load
+// handles.
 func (r *Runner) Checkpoint() error {
 	if r.cfg.Dir == "" {
 		return nil
 	}
-	// The write lock keeps Apply out while states are marshalled; writing
-	// is per model, so a crash between files leaves models at different
-	// positions, which Load handles.
+	r.cpMu.Lock()
+	defer r.cpMu.Unlock()
+	began := time.Now()
+	r.mu.RLock()
+	saved := r.unsaved
+	r.mu.RUnlock()
+	errs := make([]error, len(r.models))
+	parallel(len(r.models), func(i int) { errs[i] = r.checkpointModel(i) })
+	err := errors.Join(errs...)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	began := time.Now()
-	var errs []error
-	for i, m := range r.models {
-		errs = append(errs, writeCheckpoint(checkpointPath(r.cfg.Dir, m.Name()), m, r.modelPos[i]))
-	}
 	r.lastCP, r.cpCost = time.Now(), time.Since(began)
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return err
 	}
-	r.unsaved = 0
+	r.unsaved = max(0, r.unsaved-saved)
 	return nil
+}
+
+// checkpointModel writes model i's checkpoint and, when due, its
+// snapshot. The caller holds cpMu.
+func (r *Runner) checkpointModel(i int) error {
+	m := r.models[i]
+	r.mu.RLock()
+	pos := r.modelPos[i]
+	b, err := encodeCheckpoint(m, pos)
+	r.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(checkpointPath(r.cfg.Dir, m.Name()), b); err != nil {
+		return err
+	}
+	if _, ok := m.(appendOnly); ok || r.cfg.SnapshotEvery <= 0 || pos < r.lastSnap[i]+eventstore.Position(r.cfg.SnapshotEvery) {
+		return nil
+	}
+	if err := writeFileAtomic(snapshotPath(r.cfg.Dir, m.Name(), pos), b); err != nil {
+		return err
+	}
+	r.lastSnap[i] = pos
+	return nil
+}
+
+// parallel calls fn(0) … fn(n-1) on up to GOMAXPROCS goroutines.
+func parallel(n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Rebuild empties every model, deletes its checkpoint and snapshots, and
@@ -350,6 +512,9 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	r.mu.Lock()
+	r.cpMu.Lock()
+	clear(r.lastSnap)
+	r.cpMu.Unlock()
 	for i, m := range r.models {
 		m.Reset()
 		r.modelPos[i] = 0
@@ -364,26 +529,48 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	r.pos, r.unsaved, r.loaded = 0, 0, true
+	r.pos, r.unsaved, r.loaded, r.live = 0, 0, true, false
+	r.lastCP, r.cpCost = time.Time{}, 0
 	r.mu.Unlock()
 	r.hub.reset()
 
 	n := 0
-	for after := eventstore.Position(0); after < head; {
-		evs, err := r.store.ReadAll(ctx, after, min(int(head-after), readPage))
-		if err != nil {
-			return n, err
+	for d := range prefetch(ctx, readUpTo(ctx, r.store, 0, head)) {
+		if d.err != nil {
+			return n, d.err
 		}
-		if len(evs) == 0 {
-			break
+		r.apply(d.ev, d.de)
+		n++
+		if r.snapshotDue(d.ev.Position) || r.dueForCheckpoint() {
+			if err := r.Checkpoint(); err != nil {
+				return n, err
+			}
 		}
-		for _, ev := range evs {
-			r.apply(ev)
-			n++
-		}
-		after = evs[len(evs)-1].Position
 	}
 	return n, r.Checkpoint()
+}
+
+// readUpTo yields the events after `after` up to and including `to`,
+// reading pages of readPage.
+func readUpTo(ctx context.Context, store eventstore.Store, after, to eventstore.Position) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		for after < to {
+			evs, err := store.ReadAll(ctx, after, int(min(uint64(to-after), readPage)))
+			if err != nil {
+				yield(eventstore.Event{}, err)
+				return
+			}
+			if len(evs) == 0 {
+				return
+			}
+			for _, ev := range evs {
+				if !yield(ev, nil) {
+					return
+				}
+			}
+			after = evs[len(evs)-1].Position
+		}
+	}
 }
 
 // readPage is how many events a fold reads per store call.
