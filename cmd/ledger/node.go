@@ -20,6 +20,7 @@ import (
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/eventstore/embedded"
 	"github.com/malmo/participation-ledger/eventstore/kurrent"
+	"github.com/malmo/participation-ledger/export"
 	ledgerhttp "github.com/malmo/participation-ledger/http"
 	"github.com/malmo/participation-ledger/integrity"
 	"github.com/malmo/participation-ledger/ledger"
@@ -165,6 +166,8 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		RateLimit: cfg.rateLimit,
 		Ready:     n.ready,
 		Receipt:   n.receipt,
+		Exports: export.NewService(export.Source{Store: n.store, Log: n.integrity, Keys: n.keys, Secret: pseudonymKey,
+			HistoryFile: filepath.Join(cfg.dataDir, "integrity", "checkpoints")}, filepath.Join(cfg.dataDir, "exports")),
 		Read: &ledgerhttp.ReadSide{
 			Runner: n.runner, Dir: filepath.Join(cfg.dataDir, "projections"), Integrity: n.integrity,
 			Models: ledgerhttp.ReadModels{
