@@ -11,8 +11,16 @@ build:
 	$(GO) build -o $(BIN) ./cmd/ledger
 
 # Build, seed demo data into an empty data directory, and serve on localhost.
+# A fresh directory gets the demo (its tokens are printed, the admin token
+# last); an existing one gets a new admin token, since secrets are shown once.
 run: build
-	@if [ ! -d "$(DATA)" ] || [ -z "$$(ls -A $(DATA) 2>/dev/null)" ]; then $(BIN) demo --data $(DATA); fi
+	@if [ ! -d "$(DATA)" ] || [ -z "$$(ls -A $(DATA) 2>/dev/null)" ]; then \
+		$(BIN) demo --data $(DATA) --url http://$(ADDR) || exit 1; \
+	else \
+		echo "$(DATA) already holds a ledger (remove it for a fresh demo); a new admin token:"; \
+		$(BIN) token create --data $(DATA) --role admin --name make-run | tail -n 1 || exit 1; \
+	fi
+	@echo "open http://$(ADDR)/ (API: http://$(ADDR)/v1/openapi.json; stop with Ctrl-C)"
 	$(BIN) serve --data $(DATA) --addr $(ADDR)
 
 test:

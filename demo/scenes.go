@@ -50,6 +50,17 @@ func (g *gen) scenes() {
 	g.disposed()
 	g.meeting()
 	g.letters()
+	g.queued()
+}
+
+// queued: the library dialogue got new contributions in its last days,
+// so the moderators' queue is not empty.
+func (g *gen) queued() {
+	kn := g.proc("kn")
+	for _, t := range []time.Time{when(2026, 11, 18, 21, 10), when(2026, 11, 19, 16, 45)} {
+		s := g.submit(kn, g.online(), t, nil)
+		g.moderate(kn, &s.item)
+	}
 }
 
 // letters: intake registers a letter and an e-mail; the record carries the
