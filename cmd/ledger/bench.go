@@ -29,6 +29,7 @@ func benchMetrics() []bench.Metric {
 		bench.IntegrityOverhead(), // P6
 		bench.Restart(),           // P7 (+ P7-rss)
 		bench.LiveLatency(),       // P8
+		bench.ExportNDJSON(),      // P9 (+ P9-size per 1M events)
 	}
 }
 
