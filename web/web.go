@@ -233,6 +233,9 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, title string) 
 // render executes a page template into a buffer first, so that a template
 // error becomes a clean 500 instead of half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	if p.At.Latest && p.At.Pos == 0 {
+		h.cfg.Runner.Read(func(pos eventstore.Position) { p.At.Pos = pos })
+	}
 	t := h.pages[p.Lang][name]
 	if t == nil {
 		h.fail(w, r, fmt.Errorf("web: no template %q", name))

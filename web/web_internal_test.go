@@ -15,15 +15,15 @@ import (
 
 func TestNegotiate(t *testing.T) {
 	for header, want := range map[string]string{
-		"":                          "sv",
-		"en":                        "en",
-		"en-GB,en;q=0.9":            "en",
-		"sv-SE,sv;q=0.9,en;q=0.8":   "sv",
-		"de-DE,de;q=0.9,en;q=0.5":   "en",
-		"de,fr":                     "sv",
-		"en;q=0.2, nb;q=0.8":        "sv",
-		"en;q=0, sv;q=0.1":          "sv",
-		"fr;q=0.9, en-US;q=0.8, *":  "sv",
+		"":                                "sv",
+		"en":                              "en",
+		"en-GB,en;q=0.9":                  "en",
+		"sv-SE,sv;q=0.9,en;q=0.8":         "sv",
+		"de-DE,de;q=0.9,en;q=0.5":         "en",
+		"de,fr":                           "sv",
+		"en;q=0.2, nb;q=0.8":              "sv",
+		"en;q=0, sv;q=0.1":                "sv",
+		"fr;q=0.9, en-US;q=0.8, *":        "sv",
 		"fr;q=0.9, en-US;q=0.95, *;q=0.1": "en",
 	} {
 		assert.Equal(t, want, negotiate(header), "Accept-Language %q", header)
