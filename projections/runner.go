@@ -541,7 +541,9 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 		}
 		r.apply(d.ev, d.de)
 		n++
-		if r.snapshotDue(d.ev.Position) || r.dueForCheckpoint() {
+		// Only snapshots interrupt a rebuild: a rebuild that fails is
+		// started again from zero, so checkpoints on the way buy nothing.
+		if r.snapshotDue(d.ev.Position) {
 			if err := r.Checkpoint(); err != nil {
 				return n, err
 			}
