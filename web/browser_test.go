@@ -14,6 +14,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/malmo/participation-ledger/demo"
+	"github.com/malmo/participation-ledger/ledger"
 )
 
 // The browser tests drive Debian's chromium (headless, loopback only) over a
@@ -306,6 +309,38 @@ func TestBrowser(t *testing.T) {
 		b.login(decider, n.tokens["karin.sjoberg"])
 		b.page(decider, "/dashboard/items/submission/"+s.hidden, "appeal-own-decision")
 		assert.Contains(t, b.text(decider, "#appeal-"+s.appeal+"-mine"), "En annan moderator avgör")
+	})
+	t.Run("demo data", func(t *testing.T) {
+		b.t = t
+		var sum demo.Summary
+		d := newNodeWith(t, func(ctx context.Context, svc *ledger.Service) {
+			var err error
+			sum, err = demo.Seed(ctx, svc, demo.Config{Seed: 1, Size: demo.Small})
+			require.NoError(t, err)
+		})
+		b.base = d.url
+		defer func() { b.base = n.url }()
+		visitor := session(t, ctx)
+		b.page(visitor, "/", "demo-home")
+		cards := b.text(visitor, ".cards")
+		for _, p := range sum.Processes {
+			assert.Contains(t, cards, p.CaseNumber)
+		}
+		b.page(visitor, "/transparency", "demo-transparency")
+		assert.Equal(t, strconv.Itoa(sum.Decisions), b.text(visitor, "#fig-decisions"))
+		assert.Equal(t, strconv.Itoa(sum.Flags), b.text(visitor, "#fig-notices"))
+		assert.Equal(t, strconv.Itoa(sum.Appeals), b.text(visitor, "#fig-appeals"))
+		b.page(visitor, "/processes/"+sum.Processes[0].ID, "demo-process")
+		b.page(visitor, "/submissions/"+sum.Answered, "demo-submission-answered")
+		assert.NotEmpty(t, b.text(visitor, "#decision-reference"))
+		b.page(visitor, "/items/"+sum.Overturned+"/trail", "demo-trail-overturned")
+		assert.Contains(t, b.text(visitor, "#trail"), "Beslutet ändrat")
+		b.page(visitor, "/submissions/"+sum.Disposed, "demo-submission-disposed")
+		assert.Contains(t, b.text(visitor, "main"), "Innehållet är gallrat")
+		staff := session(t, ctx)
+		b.login(staff, d.tokens["anna.lindqvist"]) // the demo official's name
+		b.page(staff, "/dashboard", "demo-dashboard")
+		assert.NotEqual(t, "0", b.text(staff, "#decisions-total"))
 	})
 	b.t = t
 	t.Logf("browser tests took %v", time.Since(start).Round(time.Millisecond))

@@ -53,6 +53,16 @@ var (
 
 func newNode(t testing.TB) *ledgerNode {
 	t.Helper()
+	var s seeded
+	n := newNodeWith(t, func(ctx context.Context, svc *ledger.Service) { s = seed(t, ctx, svc) })
+	n.seed = s
+	return n
+}
+
+// newNodeWith builds a node and fills it with fill (through the command
+// service), waiting until everything is projected.
+func newNodeWith(t testing.TB, fill func(context.Context, *ledger.Service)) *ledgerNode {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	store := memory.New()
@@ -95,7 +105,7 @@ func newNode(t testing.TB) *ledgerNode {
 		require.NoError(t, err)
 		n.tokens[a.ID] = res.Token
 	}
-	n.seed = seed(t, ctx, svc)
+	fill(ctx, svc)
 	n.caughtUp()
 	return n
 }
