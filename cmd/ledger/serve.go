@@ -57,12 +57,17 @@ func serve(ctx context.Context, n *node, ln net.Listener, stdout io.Writer, log 
 	runErr := make(chan error, 1)
 	go func() { runErr <- n.Run(runCtx) }()
 
+	// Live feeds (SSE) never finish by themselves: end them when shutdown
+	// starts, so Shutdown only waits for ordinary requests such as writes.
+	liveCtx, endLive := context.WithCancel(context.Background())
+	defer endLive()
 	srv := &http.Server{
-		Handler:           n.Handler(),
+		Handler:           endOnShutdown(liveCtx, n.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(endLive)
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
@@ -97,4 +102,18 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: %w", level, err)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// endOnShutdown cancels the context of live-feed requests (Accept:
+// text/event-stream or a path ending in /live) when live is done.
+func endOnShutdown(live context.Context, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept") == "text/event-stream" || strings.HasSuffix(r.URL.Path, "/live") {
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			defer context.AfterFunc(live, cancel)()
+			r = r.WithContext(ctx)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
