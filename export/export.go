@@ -533,6 +533,12 @@ func (w *writer) save() error {
 
 const page = 4096
 
+// saveEvery is how often the files are synced and the resume point
+// recorded. Each save forces the data written so far to disk, stalling the
+// export; between saves the kernel writes back in the background. An
+// interrupted export loses at most this much work.
+const saveEvery = 10 * time.Second
+
 // fetched is one page of the log read ahead.
 type fetched struct {
 	evs []eventstore.Event
@@ -616,7 +622,7 @@ func (w *writer) stream(ctx context.Context) error {
 			w.st.Next++
 		}
 		w.progress.set(int64(w.st.Next - w.st.From))
-		if time.Since(w.saved) > 2*time.Second {
+		if time.Since(w.saved) > saveEvery {
 			if err := w.save(); err != nil {
 				return err
 			}
