@@ -271,7 +271,7 @@ func (s *Service) DecideModeration(ctx context.Context, actor domain.Actor, kind
 	m := metaOf(actor, r)
 	c := r.Command
 	c.By = actor
-	c.At = orDefault(c.At, s.now())
+	c.At = orDefault(c.At, orDefault(r.OccurredAt, s.now())) // imported history decides "then", not now
 	c.DecisionID = orDefault(c.DecisionID, m.newID("decision"))
 	return s.onItem(ctx, m, kind, id, c.DecisionID, func(it domain.Item) ([]domain.Event, error) { return it.Decide(c) })
 }
