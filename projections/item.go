@@ -133,7 +133,7 @@ func (it *item) pending() (*version, bool) {
 
 func (it *item) addVersion(ev eventstore.Event, v int, title, body *domain.Personal, premoderated bool) {
 	it.Versions = append(it.Versions, version{Version: v, Title: title, Body: body,
-		Premoderated: premoderated, At: ev.RecordedAt, Position: ev.Position})
+		Premoderated: premoderated, At: ev.Metadata.OccurredAt, Position: ev.Position})
 	if !premoderated {
 		it.PublicVersion = max(it.PublicVersion, v)
 	}
@@ -146,19 +146,19 @@ func (it *item) apply(ev eventstore.Event, de domain.Event) {
 		it.addVersion(ev, e.Version, &e.Title, &e.Body, e.Premoderated)
 	case *domain.ContentFlagged:
 		it.OpenFlags = append(it.OpenFlags, flag{ID: e.FlagID, Source: e.Source, Category: e.Category,
-			ContentVersion: e.ContentVersion, At: ev.RecordedAt, Position: ev.Position})
+			ContentVersion: e.ContentVersion, At: ev.Metadata.OccurredAt, Position: ev.Position})
 	case *domain.ModerationDecided:
 		it.decide(ev, e)
 	case *domain.AppealFiled:
 		it.OpenAppeals = append(it.OpenAppeals, appeal{ID: e.AppealID, DecisionID: e.DecisionID,
-			At: ev.RecordedAt, Position: ev.Position})
+			At: ev.Metadata.OccurredAt, Position: ev.Position})
 	case *domain.AppealDecided:
 		it.OpenAppeals = slices.DeleteFunc(it.OpenAppeals, func(a appeal) bool { return a.ID == e.AppealID })
 		if e.Outcome == domain.AppealOverturned {
 			it.overturn(e.DecisionID)
 		}
 	case *domain.DisposalDecided:
-		it.Disposal = &disposal{CaseNumber: e.CaseNumber, LegalBasis: e.LegalBasis, At: ev.RecordedAt}
+		it.Disposal = &disposal{CaseNumber: e.CaseNumber, LegalBasis: e.LegalBasis, At: ev.Metadata.OccurredAt}
 	}
 }
 
@@ -176,7 +176,7 @@ func (it *item) decide(ev eventstore.Event, e *domain.ModerationDecided) {
 	case e.Visibility.Restricts():
 		it.Restriction = &restriction{DecisionID: e.DecisionID, Visibility: e.Visibility, Ground: e.Ground,
 			LegalGround: e.LegalGround, PolicyClause: e.PolicyClause, Category: e.Category,
-			Explanation: e.Explanation, ContentVersion: e.ContentVersion, DecidedAt: ev.RecordedAt}
+			Explanation: e.Explanation, ContentVersion: e.ContentVersion, DecidedAt: ev.Metadata.OccurredAt}
 	case e.Visibility == domain.VisibilityRestored:
 		it.Restriction = nil
 		it.publish(e.ContentVersion)

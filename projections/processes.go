@@ -70,7 +70,7 @@ func (p *Processes) UnmarshalJSON(b []byte) error {
 func (p *Processes) Apply(ev eventstore.Event, de domain.Event) {
 	switch e := de.(type) {
 	case *domain.ProcessOpened:
-		pr := &process{Opened: *e, OpenedAt: ev.RecordedAt, Position: ev.Position}
+		pr := &process{Opened: *e, OpenedAt: ev.Metadata.OccurredAt, Position: ev.Position}
 		if len(e.Phases) > 0 {
 			pr.Phase = e.Phases[0].Name
 		}
@@ -81,7 +81,7 @@ func (p *Processes) Apply(ev eventstore.Event, de domain.Event) {
 		}
 	case *domain.ProcessClosed:
 		if pr := p.st.Processes[e.ProcessID]; pr != nil {
-			pr.Closed = &closure{Reason: e.Reason, At: ev.RecordedAt}
+			pr.Closed = &closure{Reason: e.Reason, At: ev.Metadata.OccurredAt}
 		}
 	case *domain.SurveyPublished:
 		if pr := p.st.Processes[e.ProcessID]; pr != nil {

@@ -118,13 +118,13 @@ func (s *Submissions) Apply(ev eventstore.Event, de domain.Event) {
 	case *domain.SubmissionReceived:
 		sub := &submission{item: item{ID: e.SubmissionID, Kind: domain.ItemSubmission, Process: e.ProcessID},
 			Author: e.Author, Channel: e.Channel, Language: e.Language, RegisteredBy: e.RegisteredBy,
-			ReceivedAt: ev.RecordedAt, Supporters: map[string]bool{}}
+			ReceivedAt: ev.Metadata.OccurredAt, Supporters: map[string]bool{}}
 		sub.addVersion(ev, 1, &e.Title, &e.Body, e.Premoderated)
 		s.st.Submissions[e.SubmissionID] = sub
 	case *domain.CommentPosted:
 		c := &comment{item: item{ID: e.CommentID, Kind: domain.ItemComment, Process: e.ProcessID},
 			Submission: e.SubmissionID, Parent: e.ParentID, Author: e.Author, Channel: e.Channel,
-			Language: e.Language, RegisteredBy: e.RegisteredBy, PostedAt: ev.RecordedAt}
+			Language: e.Language, RegisteredBy: e.RegisteredBy, PostedAt: ev.Metadata.OccurredAt}
 		c.addVersion(ev, 1, nil, &e.Body, e.Premoderated)
 		s.st.Comments[e.CommentID] = c
 		if sub := s.st.Submissions[e.SubmissionID]; sub != nil {
@@ -141,17 +141,17 @@ func (s *Submissions) Apply(ev eventstore.Event, de domain.Event) {
 	case *domain.SupportThresholdReached:
 		if sub := s.st.Submissions[e.SubmissionID]; sub != nil {
 			sub.Threshold = &thresholdReach{Threshold: e.Threshold, Count: e.Count,
-				SupporterSetHash: e.SupporterSetHash, At: ev.RecordedAt}
+				SupporterSetHash: e.SupporterSetHash, At: ev.Metadata.OccurredAt}
 		}
 	case *domain.SubmissionForwarded:
 		if sub := s.st.Submissions[e.SubmissionID]; sub != nil {
 			sub.Forwards = append(sub.Forwards, Forward{To: e.To, Note: e.Note, CaseNumber: e.CaseNumber,
-				RespondBy: e.RespondBy, ForwardedAt: ev.RecordedAt})
+				RespondBy: e.RespondBy, ForwardedAt: ev.Metadata.OccurredAt})
 		}
 	case *domain.OfficialResponsePublished:
 		if sub := s.st.Submissions[e.SubmissionID]; sub != nil {
 			sub.Response = &Response{ResponseID: e.ResponseID, Body: e.Body, ResponsibleBody: e.ResponsibleBody,
-				DecisionReference: e.DecisionReference, Outcome: e.Outcome, PublishedAt: ev.RecordedAt}
+				DecisionReference: e.DecisionReference, Outcome: e.Outcome, PublishedAt: ev.Metadata.OccurredAt}
 		}
 	case *domain.KeysShredded:
 		// Content sealed with a shredded key is gone for good; the views
