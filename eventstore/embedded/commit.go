@@ -46,6 +46,7 @@ func (r *request) finish(res eventstore.AppendResult, err error) {
 
 // committer is the state of whoever holds commitMu.
 type committer struct {
+	ids          *idFilter         // every stored id, and possibly some others
 	heads        map[string]uint64 // last revision of streams known to exist
 	last         eventstore.Position
 	lastRecorded time.Time
@@ -214,6 +215,13 @@ func (s *Store) commit(reqs []*request) {
 	if len(c.heads) > maxCachedStreams {
 		clear(c.heads)
 	}
+	if c.ids.full() {
+		f, err := buildIDFilter(s.db, c.ids.n)
+		if err != nil {
+			s.log.Error("embedded: rebuilding the id filter; every id is now looked up in Pebble", "err", err)
+		}
+		c.ids = f
+	}
 	// RecordedAt never goes backwards along the log, even if the wall
 	// clock does, so "as of time T" is always a prefix of the log.
 	recorded := eventstore.TruncateTime(s.now())
@@ -303,6 +311,7 @@ func (s *Store) stage(g *group, r *request) (eventstore.AppendResult, error) {
 		_ = g.batch.Set(streamKey(r.stream, e.Revision), eventKey(pos)[1:], nil)
 		_ = g.batch.Set(idKey(d.ID), encodeLocation(location{stream: r.stream, rev: e.Revision, pos: pos}), nil)
 		g.staged[d.ID] = e
+		s.c.ids.add(d.ID)
 		g.next = pos
 		out[i] = e
 	}
@@ -346,6 +355,9 @@ func (s *Store) allNew(g *group, events []eventstore.EventData) error {
 		if _, ok := g.staged[d.ID]; ok {
 			return fmt.Errorf("%w: event id %s is already stored", eventstore.ErrInvalid, d.ID)
 		}
+		if !s.c.ids.mayContain(d.ID) {
+			continue
+		}
 		_, closer, err := s.db.Get(idKey(d.ID))
 		if err == nil {
 			_ = closer.Close()
@@ -362,6 +374,9 @@ func (s *Store) allNew(g *group, events []eventstore.EventData) error {
 func (s *Store) lookup(g *group, id uuid.UUID) (eventstore.Event, bool, error) {
 	if e, ok := g.staged[id]; ok {
 		return e, true, nil
+	}
+	if !s.c.ids.mayContain(id) {
+		return eventstore.Event{}, false, nil
 	}
 	v, closer, err := s.db.Get(idKey(id))
 	if errors.Is(err, pebble.ErrNotFound) {

@@ -125,6 +125,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if s.c.ids, err = buildIDFilter(db, int(s.head)); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	go s.commitLoop()
 	return s, nil
 }
