@@ -22,6 +22,11 @@ import (
 // Report's field comments, so anyone can recompute a report from an export.
 type Transparency struct {
 	st transparencyState
+	// Lookups by id into st's lists (not serialized; rebuilt on load), so
+	// that deciding an appeal does not scan every appeal and decision: a
+	// scan made a rebuild of a million events quadratic. Ids may repeat.
+	appealsByID   map[string][]*appealRec
+	decisionsByID map[string][]*decisionRec
 }
 
 type transparencyState struct {
@@ -71,6 +76,7 @@ func (*Transparency) Name() string { return NameTransparency }
 // Reset implements Model.
 func (t *Transparency) Reset() {
 	t.st = transparencyState{Bodies: map[string]string{}, Items: map[string]string{}, Notices: map[string]*noticeRec{}}
+	t.appealsByID, t.decisionsByID = map[string][]*appealRec{}, map[string][]*decisionRec{}
 }
 
 // MarshalJSON implements Model.
@@ -79,7 +85,16 @@ func (t *Transparency) MarshalJSON() ([]byte, error) { return json.Marshal(t.st)
 // UnmarshalJSON implements Model.
 func (t *Transparency) UnmarshalJSON(b []byte) error {
 	t.Reset()
-	return json.Unmarshal(b, &t.st)
+	if err := json.Unmarshal(b, &t.st); err != nil {
+		return err
+	}
+	for _, a := range t.st.Appeals {
+		t.appealsByID[a.ID] = append(t.appealsByID[a.ID], a)
+	}
+	for _, d := range t.st.Decisions {
+		t.decisionsByID[d.ID] = append(t.decisionsByID[d.ID], d)
+	}
+	return nil
 }
 
 // Apply implements Model.
@@ -105,20 +120,18 @@ func (t *Transparency) Apply(ev eventstore.Event, de domain.Event) {
 			}
 		}
 		t.st.Decisions = append(t.st.Decisions, d)
+		t.decisionsByID[d.ID] = append(t.decisionsByID[d.ID], d)
 	case *domain.AppealFiled:
-		t.st.Appeals = append(t.st.Appeals, &appealRec{ID: e.AppealID, Decision: e.DecisionID,
-			Process: t.st.Items[e.ItemID], FiledAt: at})
+		a := &appealRec{ID: e.AppealID, Decision: e.DecisionID, Process: t.st.Items[e.ItemID], FiledAt: at}
+		t.st.Appeals = append(t.st.Appeals, a)
+		t.appealsByID[a.ID] = append(t.appealsByID[a.ID], a)
 	case *domain.AppealDecided:
-		for _, a := range t.st.Appeals {
-			if a.ID == e.AppealID {
-				a.Outcome, a.DecidedAt = e.Outcome, &at
-			}
+		for _, a := range t.appealsByID[e.AppealID] {
+			a.Outcome, a.DecidedAt = e.Outcome, &at
 		}
 		if e.Outcome == domain.AppealOverturned {
-			for _, d := range t.st.Decisions {
-				if d.ID == e.DecisionID {
-					d.Overturned = true
-				}
+			for _, d := range t.decisionsByID[e.DecisionID] {
+				d.Overturned = true
 			}
 		}
 	}
