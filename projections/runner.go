@@ -158,6 +158,8 @@ func (r *Runner) Wait(ctx context.Context, pos eventstore.Position) error {
 // resumes from the oldest model position, skipping events a model has
 // already applied.
 func (r *Runner) Load() error {
+	r.cpMu.Lock() // lock order: cpMu before mu
+	defer r.cpMu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.loadLocked()
@@ -511,27 +513,9 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	r.mu.Lock()
-	r.cpMu.Lock()
-	clear(r.lastSnap)
-	r.cpMu.Unlock()
-	for i, m := range r.models {
-		m.Reset()
-		r.modelPos[i] = 0
-		if r.cfg.Dir != "" {
-			if err := removeSnapshots(r.cfg.Dir, m.Name()); err != nil {
-				r.mu.Unlock()
-				return 0, err
-			}
-			if err := os.Remove(checkpointPath(r.cfg.Dir, m.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				r.mu.Unlock()
-				return 0, err
-			}
-		}
+	if err := r.reset(); err != nil {
+		return 0, err
 	}
-	r.pos, r.unsaved, r.loaded, r.live = 0, 0, true, false
-	r.lastCP, r.cpCost = time.Time{}, 0
-	r.mu.Unlock()
 	r.hub.reset()
 
 	n := 0
@@ -550,6 +534,30 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 		}
 	}
 	return n, r.Checkpoint()
+}
+
+// reset empties every model and deletes its checkpoint and snapshots.
+func (r *Runner) reset() error {
+	r.cpMu.Lock() // lock order: cpMu before mu
+	defer r.cpMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.lastSnap)
+	for i, m := range r.models {
+		m.Reset()
+		r.modelPos[i] = 0
+		if r.cfg.Dir != "" {
+			if err := removeSnapshots(r.cfg.Dir, m.Name()); err != nil {
+				return err
+			}
+			if err := os.Remove(checkpointPath(r.cfg.Dir, m.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	r.pos, r.unsaved, r.loaded, r.live = 0, 0, true, false
+	r.lastCP, r.cpCost = time.Time{}, 0
+	return nil
 }
 
 // readUpTo yields the events after `after` up to and including `to`,
