@@ -15,7 +15,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -252,7 +251,7 @@ func Run(ctx context.Context, src Source, opt Options) (Result, error) {
 	if err := w.stream(ctx); err != nil {
 		return Result{}, err
 	}
-	return w.finish()
+	return w.finish(ctx)
 }
 
 // ErrInvalid reports options that cannot be exported as given.
@@ -634,7 +633,7 @@ func (w *writer) stream(ctx context.Context) error {
 	return nil
 }
 
-func (w *writer) finish() (Result, error) {
+func (w *writer) finish(ctx context.Context) (Result, error) {
 	if err := w.save(); err != nil {
 		return Result{}, err
 	}
@@ -661,11 +660,16 @@ func (w *writer) finish() (Result, error) {
 	} else {
 		m.Recipient, m.Licence, m.TextLicence = w.opt.Recipient, w.opt.Licence, w.opt.TextLicence
 		m.Tables = w.tables.rows()
-		files, err := w.tables.finish(w.dir, w.opt, m.Files[0])
+		pf, err := w.polisFiles(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		files, err := w.tables.finish(w.dir, w.opt, m.Files[0], pf)
 		if err != nil {
 			return Result{}, err
 		}
 		m.Files = append(m.Files, files...)
+		m.Files = append(m.Files, pf...)
 	}
 	w.closeFiles()
 	b, err := json.MarshalIndent(m, "", "  ")
@@ -769,6 +773,12 @@ func writeAtomic(path string, b []byte) error {
 	return nil
 }
 
+// localName reports whether a manifest file name (slash-separated) names
+// a file inside the export: the Polis files sit in subfolders.
+func localName(name string) bool {
+	return name != "" && !strings.Contains(name, "\\") && filepath.IsLocal(filepath.FromSlash(name))
+}
+
 // ReadManifest reads and parses DIR/manifest.json.
 func ReadManifest(dir string) (Manifest, error) {
 	var m Manifest
@@ -783,10 +793,10 @@ func ReadManifest(dir string) (Manifest, error) {
 // CheckFiles recomputes every file's size and SHA-256 against the manifest.
 func CheckFiles(dir string, m Manifest) error {
 	for _, f := range m.Files {
-		if f.Name != filepath.Base(f.Name) || slices.Contains([]string{".", ".."}, f.Name) {
+		if !localName(f.Name) {
 			return fmt.Errorf("export: manifest names %q, which is not a file of the export", f.Name)
 		}
-		fh, err := os.Open(filepath.Join(dir, f.Name))
+		fh, err := os.Open(filepath.Join(dir, filepath.FromSlash(f.Name)))
 		if err != nil {
 			return err
 		}

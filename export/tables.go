@@ -423,7 +423,7 @@ func (ts *tables) write(name string, row any) error { return ts.byName[name].wri
 
 // finish closes the CSVs, derives the Parquet files from them, and writes
 // datapackage.json and the licence.
-func (ts *tables) finish(dir string, opt Options, events ManifestFile) ([]ManifestFile, error) {
+func (ts *tables) finish(dir string, opt Options, events ManifestFile, polisFiles []ManifestFile) ([]ManifestFile, error) {
 	var files []ManifestFile
 	csvFiles := map[string]ManifestFile{}
 	for _, t := range ts.list {
@@ -445,7 +445,11 @@ func (ts *tables) finish(dir string, opt Options, events ManifestFile) ([]Manife
 	if err != nil {
 		return nil, err
 	}
-	dp, err := json.MarshalIndent(dataPackage(ts, opt, events, csvFiles, pqFiles), "", "  ")
+	extra, err := polisResources(dir, polisFiles)
+	if err != nil {
+		return nil, err
+	}
+	dp, err := json.MarshalIndent(dataPackage(ts, opt, events, csvFiles, pqFiles, extra), "", "  ")
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +500,7 @@ anyone.
 
 // Frictionless Data Package (https://specs.frictionlessdata.io/): the data
 // dictionary.
-func dataPackage(ts *tables, opt Options, events ManifestFile, csvFiles, pqFiles map[string]ManifestFile) map[string]any {
+func dataPackage(ts *tables, opt Options, events ManifestFile, csvFiles, pqFiles map[string]ManifestFile, extra []any) map[string]any {
 	var resources []any
 	resources = append(resources, map[string]any{
 		"name": "events", "path": EventsFile, "format": "ndjson", "mediatype": "application/x-ndjson", "encoding": "utf-8",
@@ -538,6 +542,7 @@ func dataPackage(ts *tables, opt Options, events ManifestFile, csvFiles, pqFiles
 			"schema": schema,
 		})
 	}
+	resources = append(resources, extra...)
 	return map[string]any{
 		"profile": "tabular-data-package",
 		"name":    "participation-ledger-research-export",

@@ -150,7 +150,10 @@ func Read(dir string) (*Conversation, error) {
 			return nil, formatErr(CommentsFile, r.line, "%v", err)
 		}
 		cm.Body = r.fields[7]
-		if strings.TrimSpace(cm.Body) == "" {
+		// A moderated-out comment may come without its text: an export
+		// that publishes only public text (the ledger's research export)
+		// leaves it out. Any other empty body is a damaged file.
+		if strings.TrimSpace(cm.Body) == "" && cm.Moderated != ModeratedOut {
 			return nil, formatErr(CommentsFile, r.line, "comment %d has an empty comment-body", cm.ID)
 		}
 		if seen[cm.ID] {

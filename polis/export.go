@@ -18,9 +18,10 @@ type Opener func(domain.Personal) (string, bool)
 
 // ExportOptions tune Export.
 type ExportOptions struct {
-	// IncludeHidden writes the text of hidden statements, as Polis's own
-	// export does. Without it their comment-body is empty: a research
-	// export publishes only text that is public.
+	// IncludeHidden writes the text of hidden (and not yet approved)
+	// statements, as Polis's own export does. Without it their
+	// comment-body is empty: a research export publishes only text that is
+	// public.
 	IncludeHidden bool
 	// To, if non-zero, exports the process as it stood at that position.
 	To eventstore.Position
@@ -122,7 +123,7 @@ func Export(ctx context.Context, store eventstore.Store, open Opener, processID,
 	commenters := map[int]bool{}
 	for _, x := range order {
 		cm := Comment{Timestamp: x.at, ID: cidOf[x.key()], AuthorID: pidOf[x.st.Author], Moderated: moderated(x.st)}
-		if cm.Moderated != ModeratedOut || opt.IncludeHidden {
+		if x.st.Status.Public() || opt.IncludeHidden {
 			if text, ok := open(x.st.Body); ok {
 				cm.Body = text
 			}

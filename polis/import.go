@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,10 @@ import (
 // the source system's moderation). It is fixed so that event ids, derived
 // from the actor and the idempotency key, are the same on every run.
 const ImporterID = "import-polis"
+
+// WithheldBody stands in for the text of a moderated-out comment that
+// the source export left out (the ledger needs a statement's text).
+const WithheldBody = "(text withheld in the source export: moderated out)"
 
 // HiddenReason is the statement of reasons of a hide decision the import
 // records for a comment the source system moderated out.
@@ -197,7 +202,7 @@ func Import(ctx context.Context, svc *ledger.Service, c *Conversation, opt Optio
 		_, err := svc.PostStatement(ctx, asIntake, proc, ledger.Request[domain.PostStatement]{
 			IdempotencyKey: key("statement", strconv.Itoa(cm.ID)), OccurredAt: cm.Timestamp,
 			Command: domain.PostStatement{StatementID: id, Author: ParticipantID(proc, cm.AuthorID), Channel: domain.ChannelWeb,
-				Language: lang, Body: cm.Body, SourceID: strconv.Itoa(cm.ID), HoldForReview: cm.Moderated == Accepted}})
+				Language: lang, Body: withheld(cm.Body), SourceID: strconv.Itoa(cm.ID), HoldForReview: cm.Moderated == Accepted}})
 		if err != nil || cm.Moderated != Accepted {
 			return err
 		}
@@ -329,6 +334,14 @@ func voteOf(v int) domain.Vote {
 		return domain.VoteDisagree
 	}
 	return domain.VotePass
+}
+
+// withheld gives a comment without text the placeholder text.
+func withheld(body string) string {
+	if strings.TrimSpace(body) == "" {
+		return WithheldBody
+	}
+	return body
 }
 
 func orDefault(v, def string) string {

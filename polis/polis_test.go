@@ -415,3 +415,35 @@ func TestBadExportsNameFileAndLine(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "summary.csv")
 }
+
+// TestEmptyBodyOnlyForModeratedOut: an export that leaves out moderated-out
+// text (the ledger's research export) reads and imports, the comment
+// keeping a placeholder text and its hiding; any other empty body is a
+// damaged file.
+func TestEmptyBodyOnlyForModeratedOut(t *testing.T) {
+	dir := damaged(t, "comments.csv", func(s string) string { return strings.Replace(s, ",-1,Hello.\n", ",-1,\n", 1) })
+	c, err := polis.Read(dir)
+	require.NoError(t, err)
+	e := newEnv(t)
+	res, err := polis.Import(e.ctx, e.svc, c, polis.Options{Title: "Importerad dialog"})
+	require.NoError(t, err)
+	evs, err := e.store.ReadStream(e.ctx, domain.StreamForStatement(polis.StatementID(res.ProcessID, 13)), eventstore.ReadStreamOptions{Limit: 10})
+	require.NoError(t, err)
+	var st domain.Statement
+	for _, ev := range evs {
+		de, err := domain.Decode(ev.Type, ev.Version, ev.Data)
+		require.NoError(t, err)
+		st.Apply(de)
+	}
+	assert.Equal(t, domain.StatusHidden, st.Status)
+	text, ok := e.open(st.Body)
+	require.True(t, ok)
+	assert.Equal(t, polis.WithheldBody, text)
+
+	dir = damaged(t, "comments.csv", func(s string) string {
+		return strings.Replace(s, ",0,Not sure I believe any of this...\n", ",0,\n", 1)
+	})
+	_, err = polis.Read(dir)
+	require.ErrorIs(t, err, polis.ErrFormat)
+	assert.Contains(t, err.Error(), "comments.csv line 2: not a valid Polis export: comment 53 has an empty comment-body")
+}
