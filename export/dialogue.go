@@ -154,7 +154,11 @@ func polisResources(dir string, files []ManifestFile) ([]any, error) {
 				case i == 1:
 					fields = append(fields, strf(h, "Polis's opinion group; empty (the ledger does not cluster)."))
 				case i < 6:
-					fields = append(fields, intf(h, ""))
+					fields = append(fields, intf(h, map[string]string{
+						"participant": "Polis participant number (as author-id and voter-id).",
+						"n-comments":  "Statements the participant wrote.", "n-votes": "Statements the participant voted on (latest votes).",
+						"n-agree": "Latest votes agreeing.", "n-disagree": "Latest votes disagreeing.",
+					}[h]))
 				default:
 					fields = append(fields, intf(h, "Latest vote on statement "+h+"."))
 				}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -253,6 +254,37 @@ func TestResearchExportWritesDialoguesInPolisFormat(t *testing.T) {
 	}
 	assert.Equal(t, 23, empty)
 
+	// The research tables: every statement, text only for public ones;
+	// every vote, voters pseudonymised.
+	stmts := readRecords(t, filepath.Join(out, "statements.csv"))
+	require.Len(t, stmts[1:], 54)
+	col := func(hdr []string, name string) int {
+		for i, h := range hdr {
+			if h == name {
+				return i
+			}
+		}
+		t.Fatalf("no column %s", name)
+		return -1
+	}
+	status, body := col(stmts[0], "status"), col(stmts[0], "body")
+	for _, r := range stmts[1:] {
+		assert.Equal(t, r[status] != "hidden", r[body] != "", "statement row %v", r)
+	}
+	vrows := readRecords(t, filepath.Join(out, "votes.csv"))
+	require.Equal(t, int64(len(vrows)-1), res.Manifest.Tables["votes"])
+	require.Len(t, vrows[1:], len(readRecords(t, filepath.Join(dir, polis.VotesFile)))-1)
+	pcol := col(vrows[0], "participant_id")
+	for _, r := range vrows[1:] {
+		require.Regexp(t, "^[0-9a-f]{32}$", r[pcol])
+	}
+	ev, err := os.ReadFile(filepath.Join(out, export.EventsFile))
+	require.NoError(t, err)
+	assert.NotContains(t, string(ev), d.process+"-p", "a participant id in events.ndjson")
+	assert.Contains(t, string(ev), `"type":"StatementPosted"`)
+	assert.Regexp(t, `"type":"VoteCast".*"participant_id":"[0-9a-f]{32}"`, string(ev))
+	assert.Regexp(t, `"type":"StatementPosted".*"body":\{"removed":true\}`, string(ev))
+
 	// The files import again: the same statements, votes and counts.
 	again := importedLedger(t, dir)
 	got, hiddenAgain := again.ledgerTally(t)
@@ -263,14 +295,37 @@ func TestResearchExportWritesDialoguesInPolisFormat(t *testing.T) {
 	}
 }
 
-// TestResearchExportOfOneOtherProcessHasNoPolisFiles: --process limits the
-// Polis files to that process (a proposal process has none).
-func TestResearchExportOfOneOtherProcessHasNoPolisFiles(t *testing.T) {
-	f := newFixture(t)
-	out := filepath.Join(t.TempDir(), "export")
-	res, err := export.Run(f.ctx, f.source(), export.Options{Kind: export.Research, Dir: out, Recipient: "eva.strand", Process: f.process})
+// TestPolisFilesFollowTheProcessFilter: every dialogue process gets its
+// Polis files, and --process keeps only that one's.
+func TestPolisFilesFollowTheProcessFilter(t *testing.T) {
+	d := importedLedger(t, filepath.Join(polisSamples, "15-per-hour-seattle"))
+	official := domain.Actor{ID: "anna.lindqvist", Role: domain.RoleOfficial}
+	opened, err := d.svc.OpenProcess(d.ctx, official, ledger.Request[domain.OpenProcess]{IdempotencyKey: "open-dialogue",
+		Command: domain.OpenProcess{Title: domain.Text{Sv: "Ny dialog"}, Kind: domain.KindDialogue, OwnerBody: "Kommunstyrelsen",
+			CaseNumber: "KS-2026-1", ModerationMode: domain.ModerationPre, PolicyReference: "Riktlinjer",
+			Phases: []domain.Phase{{Name: "dialog", StartsAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+				Accepts: []domain.ContributionKind{domain.AcceptsStatements, domain.AcceptsVotes}}}}})
 	require.NoError(t, err)
-	for _, m := range res.Manifest.Files {
-		assert.False(t, strings.HasPrefix(m.Name, export.PolisDir+"/"), m.Name)
+	log, err := integrity.Open(d.dataDir)
+	require.NoError(t, err)
+	defer log.Close()
+	require.NoError(t, log.CatchUp(d.ctx, d.store))
+	src := export.Source{Store: d.store, Log: log, HistoryFile: filepath.Join(d.dataDir, "integrity", "checkpoints"),
+		Keys: d.keys, Secret: []byte("polis-secret-polis-secret-polis-")}
+
+	polisDirs := func(process string) map[string]bool {
+		out := filepath.Join(t.TempDir(), "export")
+		res, err := export.Run(d.ctx, src, export.Options{Kind: export.Research, Dir: out, Recipient: "eva.strand", Process: process})
+		require.NoError(t, err)
+		require.NoError(t, export.CheckFiles(out, res.Manifest))
+		dirs := map[string]bool{}
+		for _, f := range res.Manifest.Files {
+			if strings.HasPrefix(f.Name, export.PolisDir+"/") {
+				dirs[path.Base(path.Dir(f.Name))] = true
+			}
+		}
+		return dirs
 	}
+	assert.Equal(t, map[string]bool{d.process: true, opened.ID: true}, polisDirs(""))
+	assert.Equal(t, map[string]bool{d.process: true}, polisDirs(d.process))
 }

@@ -402,6 +402,27 @@ func (r *research) rows(ctx context.Context, e eventstore.Event, process string,
 		}
 		return ts.write("comments", row)
 
+	case *domain.StatementPosted:
+		_, evs, err := r.history(ctx, e.Stream)
+		if err != nil {
+			return err
+		}
+		st := domain.Fold[domain.Statement](evs)
+		row := &statementRow{ID: v.StatementID, ProcessID: v.ProcessID, AuthorID: r.pseud.Of(v.Author), Seed: v.Seed,
+			Channel: string(v.Channel), Locale: v.Language, SourceID: v.SourceID, CreatedAt: at,
+			OccurredAt: e.Metadata.OccurredAt.UTC(), Premoderated: v.Premoderated, Status: string(st.Status)}
+		row.Disposed = st.Disposed || r.disposed(st.Body)
+		row.Published = st.Status.Public() && !row.Disposed
+		if row.Published {
+			row.Body, _ = r.open(st.Body)
+		}
+		return ts.write("statements", row)
+
+	case *domain.VoteCast:
+		return ts.write("votes", &voteRow{ID: e.ID.String(), ProcessID: v.ProcessID, StatementID: v.StatementID,
+			ParticipantID: r.pseud.Of(v.ParticipantID), Vote: string(v.Vote), Registered: v.RegisteredBy != "",
+			CreatedAt: at, OccurredAt: e.Metadata.OccurredAt.UTC()})
+
 	case *domain.SupportGiven:
 		return ts.write("supports", &supportRow{ID: e.ID.String(), SubmissionID: v.SubmissionID, ProcessID: v.ProcessID,
 			ParticipantID: r.pseud.Of(v.ParticipantID), Action: "given", CreatedAt: at})

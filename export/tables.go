@@ -101,10 +101,38 @@ type surveyAnswerRow struct {
 	CreatedAt     time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
 }
 
+type statementRow struct {
+	ID           string    `parquet:"id" desc:"Statement id (dialogue processes; Polis: comment)."`
+	ProcessID    string    `parquet:"process_id" desc:"Process id."`
+	AuthorID     string    `parquet:"author_id" desc:"Author's pseudonym (as submissions.author_id); the seeding official's pseudonym for a seed."`
+	Seed         bool      `parquet:"seed" desc:"Seeded by an official."`
+	Channel      string    `parquet:"channel" desc:"How it reached the municipality." enum:"web,paper,email,meeting"`
+	Locale       string    `parquet:"locale,optional" desc:"Language of the text."`
+	SourceID     string    `parquet:"source_id,optional" desc:"Its id in the system it was imported from (Polis comment-id); empty when posted here."`
+	CreatedAt    time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
+	OccurredAt   time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When it was posted (in the source system for an import)."`
+	Premoderated bool      `parquet:"premoderated" desc:"Held back until a moderator approved it."`
+	Status       string    `parquet:"status" desc:"Visibility at the end of the range." enum:"pending,visible,hidden,demoted,labelled,interaction_restricted"`
+	Published    bool      `parquet:"published" desc:"Shown publicly at the end of the range."`
+	Disposed     bool      `parquet:"disposed" desc:"Content disposed: the body is gone."`
+	Body         string    `parquet:"body,optional" desc:"Text; only for published, undisposed statements (public records; see the text licence)."`
+}
+
+type voteRow struct {
+	ID            string    `parquet:"id" desc:"Event id; one row per vote cast, changes included (the latest per participant and statement counts)."`
+	ProcessID     string    `parquet:"process_id" desc:"Process id."`
+	StatementID   string    `parquet:"statement_id" desc:"Statement voted on (statements.id)."`
+	ParticipantID string    `parquet:"participant_id" desc:"Voter's pseudonym (Polis: voter-id)."`
+	Vote          string    `parquet:"vote" desc:"The vote." enum:"agree,disagree,pass"`
+	Registered    bool      `parquet:"registered" desc:"Registered by intake or an import rather than cast by the participant."`
+	CreatedAt     time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
+	OccurredAt    time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When it was cast (in the source system for an import)."`
+}
+
 type moderationRow struct {
 	ID                 string    `parquet:"id" desc:"Decision id."`
-	ItemID             string    `parquet:"item_id" desc:"Submission or comment decided on."`
-	ItemKind           string    `parquet:"item_kind" desc:"submission or comment." enum:"submission,comment"`
+	ItemID             string    `parquet:"item_id" desc:"Submission, comment or statement decided on."`
+	ItemKind           string    `parquet:"item_kind" desc:"submission, comment or statement." enum:"submission,comment,statement"`
 	ProcessID          string    `parquet:"process_id,optional" desc:"Process of the item."`
 	ContentVersion     int64     `parquet:"content_version" desc:"The exact content version decided on."`
 	Visibility         string    `parquet:"visibility" desc:"DSA decision on visibility (DSA Transparency Database vocabulary)."`
@@ -125,8 +153,8 @@ type moderationRow struct {
 type appealRow struct {
 	ID          string     `parquet:"id" desc:"Appeal id."`
 	DecisionID  string     `parquet:"decision_id" desc:"Decision appealed (moderation_decisions.id)."`
-	ItemID      string     `parquet:"item_id" desc:"Submission or comment."`
-	ItemKind    string     `parquet:"item_kind" desc:"submission or comment." enum:"submission,comment"`
+	ItemID      string     `parquet:"item_id" desc:"Submission, comment or statement."`
+	ItemKind    string     `parquet:"item_kind" desc:"submission, comment or statement." enum:"submission,comment,statement"`
 	ProcessID   string     `parquet:"process_id,optional" desc:"Process of the item."`
 	AppellantID string     `parquet:"appellant_id" desc:"Appellant's pseudonym (the author)."`
 	FiledAt     time.Time  `parquet:"filed_at,timestamp(microsecond)" desc:"When the ledger recorded the appeal."`
@@ -237,6 +265,8 @@ func allTables() []*table {
 		newTable[commentRow]("comments", "Comments on submissions, one row per comment (Decidim: comments; Polis: comments)."),
 		newTable[supportRow]("supports", "Supports given and withdrawn, one row per event (Decidim: proposal votes; Polis: votes)."),
 		newTable[surveyAnswerRow]("survey_answers", "Survey answers, one row per answered question."),
+		newTable[statementRow]("statements", "Statements of dialogue processes, one row per statement, state at the end of the range (Polis: comments; the Polis-format files are under polis/)."),
+		newTable[voteRow]("votes", "Votes on statements, one row per vote cast (Polis: votes)."),
 		newTable[moderationRow]("moderation_decisions", "Moderation decisions with their statement of reasons (EU DSA art. 17 vocabulary)."),
 		newTable[appealRow]("appeals", "Appeals against moderation decisions (DSA art. 20) and their outcome."),
 		newTable[responseRow]("responses", "Official responses to submissions, with the decision they rest on."),
@@ -488,8 +518,8 @@ func licenceText(opt Options) string {
 	return fmt.Sprintf(`Participation Ledger research export
 
 Data (tables, events, and any aggregate): %s
-Free texts of public records (the title and body columns of submissions and
-comments): %s. These texts are public records (allmänna handlingar) written by
+Free texts of public records (the title and body columns of submissions,
+comments and statements, and comment-body in the Polis files under polis/): %s. These texts are public records (allmänna handlingar) written by
 residents; they are included only where the content was published and not
 disposed. Names, e-mail addresses and other personal fields are never
 included; participant and staff ids are replaced by pseudonyms keyed for the
@@ -551,7 +581,7 @@ func dataPackage(ts *tables, opt Options, events ManifestFile, csvFiles, pqFiles
 		"version": strconv.Itoa(SchemaVersion),
 		"licenses": []any{
 			map[string]any{"name": opt.Licence, "title": "Data and aggregates"},
-			map[string]any{"name": opt.TextLicence, "title": "Free texts of public records (title and body columns)"},
+			map[string]any{"name": opt.TextLicence, "title": "Free texts of public records (title, body and comment-body columns)"},
 		},
 		"resources": resources,
 	}
