@@ -57,6 +57,7 @@ var access = []struct {
 	{"DELETE", "/v1/tokens/{id}", "admin", false},
 	{"POST", "/v1/exports", "auditor researcher", false},
 	{"GET", "/v1/exports/{id}/{file}", "auditor researcher", false},
+	{"GET", "/v1/exports/{id}/polis/{process}/{file}", "auditor researcher", false},
 	{"GET", "/v1/processes", "public", false},
 	{"GET", "/v1/processes/{id}", "public", false},
 	{"GET", "/v1/processes/{id}/submissions", "public", false},

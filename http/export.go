@@ -85,6 +85,9 @@ func (s *Server) exportFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := routeParam(r, "file")
+	if proc := routeParam(r, "process"); proc != "" {
+		name = "polis/" + proc + "/" + name // the manifest names files in subfolders with /
+	}
 	f, m, err := s.cfg.Exports.Open(routeParam(r, "id"), name)
 	if err != nil {
 		writeProblem(w, r, s.log, errNotFound)

@@ -112,6 +112,7 @@ func (s *Server) table() []route {
 		// research pseudonymised for the caller); checked in the handler.
 		{"POST", "/v1/exports", roles(auditor, researcher), s.createExport, ExportBody{}, "Write an export and record ExportIssued; answers the export id"},
 		{"GET", "/v1/exports/{id}/{file}", roles(auditor, researcher), s.exportFile, nil, "Download a file of an export (manifest.json lists them)"},
+		{"GET", "/v1/exports/{id}/polis/{process}/{file}", roles(auditor, researcher), s.exportFile, nil, "Download a Polis-format file of a dialogue process in a research export"},
 	}
 }
 
