@@ -19,9 +19,11 @@ func TestReadSideAndIntegrityMetrics(t *testing.T) {
 	emit := func(l bench.Line) error { lines = append(lines, l); return nil }
 	require.NoError(t, bench.Run(context.Background(), env,
 		[]bench.Metric{bench.Rebuild(), bench.IntegrityOverhead(), bench.LiveLatency()}, emit))
-	require.Len(t, lines, 3)
+	require.Len(t, lines, 4)
 
-	p5, p6, p8 := lines[0], lines[1], lines[2]
+	p5, asOf, p6, p8 := lines[0], lines[1], lines[2], lines[3]
+	assert.Equal(t, "P5-asof", asOf.Metric)
+	assert.Equal(t, "s", asOf.Unit)
 	assert.Equal(t, "P5", p5.Metric)
 	assert.Equal(t, "≥0.6", p5.Target)
 	require.NotNil(t, p5.Baseline)
