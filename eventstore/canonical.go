@@ -121,10 +121,12 @@ type canonicalMeta struct {
 // decoded event, so one event has one encoding.
 //
 // Reading the log is mostly this, so the usual case takes a fast path: a
-// scan for the fixed layout that gives up (and leaves the decision to
-// encoding/json) at anything unusual, such as an escaped string. What it
-// accepts it re-encodes and compares, like the slow path, and it requires
-// Data to be valid JSON, so both accept exactly the same bytes.
+// scan for the fixed layout that checks each part is in its one canonical
+// form (printable ASCII strings that need no escaping, no leading zeros,
+// times that format back to themselves, Data valid JSON) and gives up,
+// leaving the decision to encoding/json and re-encoding, at anything
+// unusual, such as an escaped string. FuzzParseCanonicalPaths checks that
+// the fast path accepts nothing the slow one refuses.
 func ParseCanonical(b []byte, pos Position) (Event, error) {
 	if e, ok := parseCanonicalFast(b, pos); ok {
 		return e, nil
@@ -138,6 +140,9 @@ func parseCanonicalFast(b []byte, pos Position) (e Event, ok bool) {
 	p := canonParser{b: b, ok: true}
 	p.lit(`{"id":"`)
 	if !p.ok || len(p.b) < 36 {
+		return Event{}, false
+	}
+	if !canonicalUUID(p.b[:36]) {
 		return Event{}, false
 	}
 	id, err := uuid.ParseBytes(p.b[:36])
@@ -167,7 +172,9 @@ func parseCanonicalFast(b []byte, pos Position) (e Event, ok bool) {
 	} {
 		if p.ok && bytes.HasPrefix(p.b, []byte(f.key)) {
 			p.b = p.b[len(f.key):]
-			*f.v = p.str()
+			if *f.v = p.str(); *f.v == "" {
+				p.fail() // empty members are left out
+			}
 			p.lit(`,`)
 		}
 	}
@@ -178,16 +185,33 @@ func parseCanonicalFast(b []byte, pos Position) (e Event, ok bool) {
 		return Event{}, false
 	}
 	data := p.b[:len(p.b)-1]
-	if bytes.ContainsAny(data, "\r\n") || !json.Valid(data) {
+	// Data is the JSON value verbatim, so it must be one (whitespace
+	// around it would not survive the slow path's decoding).
+	if isSpace(data[0]) || isSpace(data[len(data)-1]) || bytes.ContainsAny(data, "\r\n") || !json.Valid(data) {
 		return Event{}, false
 	}
 	e.Data = bytes.Clone(data)
 	e.Position = pos
-	// The same strictness as the slow path: only the one encoding.
-	if !bytes.Equal(AppendCanonical(make([]byte, 0, len(b)), e), b) {
-		return Event{}, false
-	}
 	return e, true
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// canonicalUUID reports whether u is a lower-case hyphenated UUID.
+func canonicalUUID(u []byte) bool {
+	for i, c := range u {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // canonParser consumes b from the front; ok turns false at the first
@@ -219,6 +243,11 @@ func (p *canonParser) str() string {
 		return ""
 	}
 	s := string(p.b[1 : 1+i])
+	if !plainASCII(s) {
+		// Escapes and non-ASCII: the slow path knows encoding/json's rules.
+		p.fail()
+		return ""
+	}
 	p.b = p.b[2+i:]
 	return s
 }
@@ -229,7 +258,7 @@ func (p *canonParser) uint() uint64 {
 	for i < len(p.b) && i < 20 && p.b[i] >= '0' && p.b[i] <= '9' {
 		i++
 	}
-	if !p.ok || i == 0 {
+	if !p.ok || i == 0 || (i > 1 && p.b[0] == '0') {
 		p.fail()
 		return 0
 	}
@@ -250,7 +279,8 @@ func (p *canonParser) time() time.Time {
 		return time.Time{}
 	}
 	t, err := time.Parse(timeLayout, string(p.b[1:n-1]))
-	if err != nil || p.b[0] != '"' || p.b[n-1] != '"' {
+	var buf [n]byte
+	if err != nil || p.b[0] != '"' || p.b[n-1] != '"' || !bytes.Equal(t.AppendFormat(buf[:0], timeLayout), p.b[1:n-1]) {
 		p.fail()
 		return time.Time{}
 	}

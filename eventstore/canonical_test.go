@@ -186,3 +186,26 @@ func BenchmarkParseCanonical(b *testing.B) {
 		}
 	})
 }
+
+// TestFastPathRefusesNearMisses: bytes one step from canonical are refused
+// by the fast path and then by ParseCanonical.
+func TestFastPathRefusesNearMisses(t *testing.T) {
+	b := Canonical(sampleEvent())
+	for name, mutate := range map[string]func([]byte) []byte{
+		"leading zero":      func(b []byte) []byte { return bytes.Replace(b, []byte(`"revision":3`), []byte(`"revision":03`), 1) },
+		"upper-case id":     func(b []byte) []byte { return bytes.Replace(b, []byte(`0b7e4c1e`), []byte(`0B7E4C1E`), 1) },
+		"space before data": func(b []byte) []byte { return bytes.Replace(b, []byte(`"data":{`), []byte(`"data": {`), 1) },
+		"unescaped <":       func(b []byte) []byte { return bytes.Replace(b, []byte(`"staff-9"`), []byte(`"staff<9"`), 1) },
+		"empty actor":       func(b []byte) []byte { return bytes.Replace(b, []byte(`"staff-9"`), []byte(`""`), 1) },
+		"day 31 of Feb":     func(b []byte) []byte { return bytes.Replace(b, []byte(`2024-09-09`), []byte(`2024-02-31`), 1) },
+		"trailing byte":     func(b []byte) []byte { return append(b, ' ') },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := mutate(bytes.Clone(b))
+			_, ok := parseCanonicalFast(m, 1)
+			require.False(t, ok)
+			_, err := ParseCanonical(m, 1)
+			require.ErrorIs(t, err, ErrInvalid)
+		})
+	}
+}
