@@ -237,13 +237,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		if d.ev.Position >= eventstore.Position(r.head.Load()) {
 			r.setLive(true)
 		}
-		if r.snapshotDue(d.ev.Position) {
-			// A snapshot is a checkpoint kept at its position: written
-			// here, before the next event moves the models on.
-			if err := r.Checkpoint(); err != nil {
-				r.checkpointErrs.Inc()
-				r.log.Error("projection checkpoint", "err", err)
-			}
+		if err := r.snapshotIfDue(d.ev.Position); err != nil {
+			r.checkpointErrs.Inc()
+			r.log.Error("projection checkpoint", "err", err)
 		} else if r.dueForCheckpoint() {
 			// The tick goroutine writes it, so that the files are written
 			// while this loop goes on folding.
@@ -374,21 +370,65 @@ func (r *Runner) dueForCheckpoint() bool {
 	return due && r.checkpointAffordable()
 }
 
-// snapshotDue reports whether some model's newest snapshot is at least
-// SnapshotEvery events behind pos and a checkpoint is affordable.
-func (r *Runner) snapshotDue(pos eventstore.Position) bool {
+// What a position calls for, besides folding.
+const (
+	nothingDue    = iota
+	checkpointDue // a checkpoint, with the snapshots that are due
+	snapshotsDue  // only the snapshots that are overdue
+)
+
+// snapshotGap caps how far apart (in SnapshotEvery units) a model's
+// snapshots get when checkpoints are spaced out by their time share: the
+// overdue snapshots are then written alone, without the checkpoints of
+// the append-only models (most of the bytes), so that as-of never folds
+// more than that many events.
+const snapshotGap = 4
+
+// snapshotDue says whether some model's newest snapshot is at least
+// SnapshotEvery events behind pos and a checkpoint is affordable
+// (checkpointDue), or it is snapshotGap times that behind (snapshotsDue).
+func (r *Runner) snapshotDue(pos eventstore.Position) int {
 	if r.cfg.Dir == "" || r.cfg.SnapshotEvery <= 0 || !r.cpMu.TryLock() {
-		return false // a checkpoint being written now will do
+		return nothingDue // a checkpoint being written now will do
 	}
-	due := false
+	every := eventstore.Position(r.cfg.SnapshotEvery)
+	due, overdue := false, false
 	for i, m := range r.models {
-		if _, ok := m.(appendOnly); !ok && pos >= r.lastSnap[i]+eventstore.Position(r.cfg.SnapshotEvery) {
-			due = true
-			break
+		if _, ok := m.(appendOnly); !ok {
+			due = due || pos >= r.lastSnap[i]+every
+			overdue = overdue || pos >= r.lastSnap[i]+snapshotGap*every
 		}
 	}
 	r.cpMu.Unlock()
-	return due && r.checkpointAffordable()
+	switch {
+	case due && r.checkpointAffordable():
+		return checkpointDue
+	case overdue:
+		return snapshotsDue
+	}
+	return nothingDue
+}
+
+// snapshotIfDue writes what snapshotDue calls for. A snapshot is kept at
+// its position, so it is written here, before the next event moves the
+// models on.
+func (r *Runner) snapshotIfDue(pos eventstore.Position) error {
+	switch r.snapshotDue(pos) {
+	case checkpointDue:
+		return r.Checkpoint()
+	case snapshotsDue:
+		return r.snapshots()
+	}
+	return nil
+}
+
+// snapshots writes the overdue snapshots alone.
+func (r *Runner) snapshots() error {
+	r.cpMu.Lock()
+	defer r.cpMu.Unlock()
+	errs := make([]error, len(r.models))
+	parallel(len(r.models), func(i int) { errs[i] = r.checkpointModel(i, true) })
+	return errors.Join(errs...)
 }
 
 // checkpointAffordable reports whether enough time has passed since the
@@ -449,7 +489,7 @@ func (r *Runner) Checkpoint() error {
 	saved := r.unsaved
 	r.mu.RUnlock()
 	errs := make([]error, len(r.models))
-	parallel(len(r.models), func(i int) { errs[i] = r.checkpointModel(i) })
+	parallel(len(r.models), func(i int) { errs[i] = r.checkpointModel(i, false) })
 	err := errors.Join(errs...)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -461,21 +501,39 @@ func (r *Runner) Checkpoint() error {
 	return nil
 }
 
-// checkpointModel writes model i's checkpoint and, when due, its
-// snapshot. The caller holds cpMu.
-func (r *Runner) checkpointModel(i int) error {
+// checkpointModel writes model i's checkpoint (unless overdueOnly) and,
+// when due, its snapshot; with overdueOnly, only a snapshot snapshotGap
+// behind. The caller holds cpMu.
+func (r *Runner) checkpointModel(i int, overdueOnly bool) error {
 	m := r.models[i]
+	_, appendOnly := m.(appendOnly)
+	every := eventstore.Position(r.cfg.SnapshotEvery)
+	snapshotAt := func(pos eventstore.Position) bool {
+		if appendOnly || every <= 0 {
+			return false
+		}
+		if overdueOnly {
+			return pos >= r.lastSnap[i]+snapshotGap*every
+		}
+		return pos >= r.lastSnap[i]+every
+	}
 	r.mu.RLock()
 	pos := r.modelPos[i]
+	if overdueOnly && !snapshotAt(pos) {
+		r.mu.RUnlock()
+		return nil
+	}
 	b, err := encodeCheckpoint(m, pos)
 	r.mu.RUnlock()
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(checkpointPath(r.cfg.Dir, m.Name()), b); err != nil {
-		return err
+	if !overdueOnly {
+		if err := writeFileAtomic(checkpointPath(r.cfg.Dir, m.Name()), b); err != nil {
+			return err
+		}
 	}
-	if _, ok := m.(appendOnly); ok || r.cfg.SnapshotEvery <= 0 || pos < r.lastSnap[i]+eventstore.Position(r.cfg.SnapshotEvery) {
+	if !snapshotAt(pos) {
 		return nil
 	}
 	if err := writeFileAtomic(snapshotPath(r.cfg.Dir, m.Name(), pos), b); err != nil {
@@ -527,10 +585,8 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 		n++
 		// Only snapshots interrupt a rebuild: a rebuild that fails is
 		// started again from zero, so checkpoints on the way buy nothing.
-		if r.snapshotDue(d.ev.Position) {
-			if err := r.Checkpoint(); err != nil {
-				return n, err
-			}
+		if err := r.snapshotIfDue(d.ev.Position); err != nil {
+			return n, err
 		}
 	}
 	return n, r.Checkpoint()
