@@ -366,36 +366,8 @@ const subscribePage = 512
 // Subscribe yields every event after the given position, then follows the
 // head as it moves.
 func (s *Store) Subscribe(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Event, error] {
-	return func(yield func(eventstore.Event, error) bool) {
-		for {
-			// Take the channel before reading, so an append that lands
-			// between the read and the wait still wakes us.
-			_, moved := s.published()
-			page, err := s.ReadAll(ctx, after, subscribePage)
-			if err != nil {
-				yield(eventstore.Event{}, err)
-				return
-			}
-			for _, e := range page {
-				if !yield(e, nil) {
-					return
-				}
-				after = e.Position
-			}
-			if len(page) > 0 {
-				continue
-			}
-			select {
-			case <-moved:
-			case <-ctx.Done():
-				yield(eventstore.Event{}, ctx.Err())
-				return
-			case <-s.done:
-				yield(eventstore.Event{}, eventstore.ErrClosed)
-				return
-			}
-		}
-	}
+	moved := func() <-chan struct{} { _, ch := s.published(); return ch }
+	return eventstore.Follow(ctx, after, subscribePage, moved, s.ReadAll, s.done)
 }
 
 // Close stops the committer (queued appends fail with ErrClosed), ends

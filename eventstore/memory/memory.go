@@ -218,44 +218,12 @@ func (s *Store) readAllLocked(after eventstore.Position, limit int) []eventstore
 // the same read as ReadAll and, once caught up, waits for the next append's
 // notification; nothing is queued on its behalf.
 func (s *Store) Subscribe(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Event, error] {
-	return func(yield func(eventstore.Event, error) bool) {
-		for {
-			s.mu.RLock()
-			closed, notify := s.closed, s.notify
-			var page []eventstore.Event
-			if !closed {
-				page = s.readAllLocked(after, subscribePage)
-			}
-			s.mu.RUnlock()
-
-			if closed {
-				yield(eventstore.Event{}, eventstore.ErrClosed)
-				return
-			}
-			for _, e := range page {
-				if err := ctx.Err(); err != nil {
-					yield(eventstore.Event{}, err)
-					return
-				}
-				if !yield(e, nil) {
-					return
-				}
-				after = e.Position
-			}
-			if len(page) > 0 {
-				continue
-			}
-			select {
-			case <-notify:
-			case <-ctx.Done():
-				yield(eventstore.Event{}, ctx.Err())
-				return
-			case <-s.done:
-				yield(eventstore.Event{}, eventstore.ErrClosed)
-				return
-			}
-		}
+	moved := func() <-chan struct{} {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		return s.notify
 	}
+	return eventstore.Follow(ctx, after, subscribePage, moved, s.ReadAll, s.done)
 }
 
 // Head implements eventstore.Store.
