@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
@@ -167,27 +166,8 @@ func (s *Server) recordAccess(r *http.Request, p ledger.Principal, subjects []st
 	if purpose == "" {
 		purpose = "internal view"
 	}
-	var data []eventstore.EventData
-	for _, subject := range subjects {
-		evs, err := domain.RecordAccessEvent(domain.RecordAccess{SubjectID: subject, Purpose: purpose, Resource: resource, By: actor})
-		if err != nil {
-			return err
-		}
-		for _, ev := range evs {
-			typ, ver, body, err := domain.Encode(ev)
-			if err != nil {
-				return err
-			}
-			data = append(data, eventstore.EventData{ID: uuid.New(), Type: typ, Version: ver, Data: body,
-				Metadata: eventstore.Metadata{Actor: actor.ID, Role: string(actor.Role), RequestID: requestID(r.Context()),
-					CorrelationID: bounded(r.Header.Get("X-Correlation-Id"), 128)}})
-		}
-	}
-	if len(data) == 0 {
-		return nil
-	}
-	_, err := s.store().Append(r.Context(), domain.StreamForAccess(actor.ID), eventstore.Any(), data...)
-	return err
+	return s.cfg.Service.RecordAccess(r.Context(), actor, subjects, purpose, resource,
+		requestID(r.Context()), bounded(r.Header.Get("X-Correlation-Id"), 128))
 }
 
 // AccessEntry is one recorded read of personal data.

@@ -47,12 +47,7 @@ func (s *Service) ParticipantData(ctx context.Context, actor domain.Actor, id, p
 		return nil, fmt.Errorf("participant %q: %w", id, err)
 	}
 	if actor.Role != domain.RoleParticipant {
-		m := meta{actor: actor}
-		_, err := s.execute(ctx, m, id, domain.StreamForAccess(actor.ID), nil, func([]domain.Event) ([]domain.Event, error) {
-			return domain.RecordAccessEvent(domain.RecordAccess{SubjectID: id, Purpose: purpose,
-				Resource: "/v1/participants/{id}/data", By: actor})
-		})
-		if err != nil {
+		if err := s.RecordAccess(ctx, actor, []string{id}, purpose, "/v1/participants/{id}/data", "", ""); err != nil {
 			return nil, err
 		}
 	}
@@ -150,4 +145,36 @@ func (s *Service) openValue(v any) any {
 		return x
 	}
 	return v
+}
+
+// RecordAccess records that actor read the personal data of subjects
+// (PersonalDataAccessed on access-<actor>, one event per subject). An access
+// record decides nothing and depends on no state, so it is appended with
+// expected revision Any, without loading the actor's growing access stream;
+// callers record before they answer, so no read goes unrecorded.
+func (s *Service) RecordAccess(ctx context.Context, actor domain.Actor, subjects []string, purpose, resource, requestID, correlationID string) error {
+	var evs []domain.Event
+	for _, subject := range subjects {
+		e, err := domain.RecordAccessEvent(domain.RecordAccess{SubjectID: subject, Purpose: purpose, Resource: resource, By: actor})
+		if err != nil {
+			return err
+		}
+		evs = append(evs, e...)
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	data, err := s.encode(meta{actor: actor, requestID: requestID, correlation: correlationID}, nil, evs)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	_, err = s.store.Append(ctx, domain.StreamForAccess(actor.ID), eventstore.Any(), data...)
+	if s.observe != nil {
+		s.observe(time.Since(start), len(data), err)
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: recording access: %w", err)
+	}
+	return nil
 }
