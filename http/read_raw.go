@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/ledger"
