@@ -25,9 +25,9 @@ import (
 	"github.com/malmo/participation-ledger/privacy"
 )
 
-// The Polis sample conversations live beside the repository (as in the
-// polis tests); they are read in place, never copied.
-var polisSamples = filepath.Join("..", "..", "shared", "data", "polis")
+// The Polis sample conversations are the polis package's test fixtures
+// (CC BY 4.0, attribution in polis/testdata/LICENSE-AND-ATTRIBUTION.md).
+var polisSamples = filepath.Join("..", "polis", "testdata")
 
 // dialogueLedger is a ledger holding one imported Polis conversation.
 type dialogueLedger struct {

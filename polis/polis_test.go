@@ -24,9 +24,8 @@ import (
 	"github.com/malmo/participation-ledger/privacy"
 )
 
-// The real conversations live beside the repository (CI clones main with
-// shared/ next to it); they are read in place, never copied.
-var samples = filepath.Join("..", "..", "shared", "data", "polis")
+// Real Polis conversations (CC BY 4.0, attribution in testdata/LICENSE-AND-ATTRIBUTION.md).
+var samples = "testdata"
 
 var conversations = []string{"15-per-hour-seattle", "scoop-hivemind.freshwater"}
 

@@ -13,7 +13,7 @@ import (
 )
 
 func TestImportPolis(t *testing.T) {
-	sample := filepath.Join("..", "..", "..", "shared", "data", "polis", "scoop-hivemind.freshwater")
+	sample := filepath.Join("..", "..", "polis", "testdata", "scoop-hivemind.freshwater")
 	data := t.TempDir()
 	imp := func(dir string) (string, error) {
 		var out, errs bytes.Buffer
