@@ -39,6 +39,9 @@ func buildOpenAPI(routes []route) map[string]any {
 		for _, m := range pathParam.FindAllStringSubmatch(rt.pattern, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
+		for _, q := range rt.query {
+			params = append(params, q.openapi())
+		}
 		if rt.body != nil {
 			params = append(params,
 				map[string]any{"name": "Idempotency-Key", "in": "header", "required": true, "schema": map[string]any{"type": "string", "maxLength": 200}},
@@ -77,6 +80,21 @@ func buildOpenAPI(routes []route) map[string]any {
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 		},
 	}
+}
+
+// openapi is the Parameter Object of a query parameter.
+func (q param) openapi() map[string]any {
+	schema := map[string]any{"type": q.typ}
+	if q.format != "" {
+		schema["format"] = q.format
+	}
+	if len(q.enum) > 0 {
+		schema["enum"] = q.enum
+	}
+	if q.typ == "integer" {
+		schema["minimum"] = 0
+	}
+	return map[string]any{"name": q.name, "in": "query", "required": q.required, "description": q.doc, "schema": schema}
 }
 
 func operationID(rt route) string {
