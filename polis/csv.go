@@ -44,6 +44,10 @@ type Conversation struct {
 	Votes    []Vote
 	// Files describes the files read: name, SHA-256 and data rows.
 	Files []File
+	// Warnings are what Read noticed but accepted: summary.csv's counts
+	// that differ from the files (some Polis versions count only accepted
+	// comments there).
+	Warnings []string
 }
 
 // Comment is one row of comments.csv. Ids are Polis's small integers.
@@ -162,10 +166,6 @@ func Read(dir string) (*Conversation, error) {
 		seen[cm.ID] = true
 		c.Comments = append(c.Comments, cm)
 	}
-	if want := c.Get("comments"); want != "" && want != strconv.Itoa(len(c.Comments)) {
-		return nil, formatErr(CommentsFile, 0, "%d comments, but %s says %s (truncated?)", len(c.Comments), SummaryFile, want)
-	}
-
 	rows, f, err = readCSV(dir, VotesFile, 0, []string{"timestamp", "datetime", "comment-id", "voter-id", "vote"})
 	if err != nil {
 		return nil, err
@@ -192,7 +192,38 @@ func Read(dir string) (*Conversation, error) {
 		}
 		c.Votes = append(c.Votes, v)
 	}
+	c.Warnings = c.summaryDifferences()
 	return c, nil
+}
+
+// summaryDifferences compares summary.csv's counts with the files. They
+// are information, not a contract: Polis versions differ in what they
+// count (only accepted comments, say), so a difference is a warning. A
+// file that lost rows mid-way is still caught: a cut row has no line end.
+func (c *Conversation) summaryDifferences() []string {
+	commenters, voters := map[int]bool{}, map[int]bool{}
+	shown := 0
+	for _, cm := range c.Comments {
+		commenters[cm.AuthorID] = true
+		if cm.Moderated != ModeratedOut {
+			shown++
+		}
+	}
+	for _, v := range c.Votes {
+		voters[v.VoterID] = true
+	}
+	var out []string
+	check := func(key, file string, have int, detail string) {
+		want := c.Get(key)
+		if want == "" || want == strconv.Itoa(have) {
+			return
+		}
+		out = append(out, fmt.Sprintf("%s says %s %s, %s has %d%s", SummaryFile, key, want, file, have, detail))
+	}
+	check("comments", CommentsFile, len(c.Comments), fmt.Sprintf(" (%d not moderated out)", shown))
+	check("commenters", CommentsFile, len(commenters), "")
+	check("voters", VotesFile, len(voters), "")
+	return out
 }
 
 type row struct {

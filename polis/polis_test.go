@@ -393,7 +393,7 @@ func TestBadExportsNameFileAndLine(t *testing.T) {
 		{"lost rows", "comments.csv", func(s string) string {
 			lines := strings.SplitAfter(s, "\n")
 			return strings.Join(lines[:5], "")
-		}, "comments.csv: not a valid Polis export: 4 comments, but summary.csv says 54"},
+		}, "votes.csv line 2: not a valid Polis export: vote on comment-id 0, which is not in comments.csv"},
 		{"bad vote", "votes.csv", func(s string) string { return strings.Replace(s, ",0,1,1\n", ",0,1,7\n", 1) }, "votes.csv line 3: not a valid Polis export: vote \"7\""},
 		{"unknown comment", "votes.csv", func(s string) string { return strings.Replace(s, ",0,1,1\n", ",999,1,1\n", 1) }, "votes.csv line 3: not a valid Polis export: vote on comment-id 999"},
 		{"bad timestamp", "comments.csv", func(s string) string { return strings.Replace(s, "1542406176584,", "15424x6176584,", 1) }, "comments.csv line 2: "},

@@ -16,7 +16,10 @@ import (
 // cmdImport imports history from another participation system. Only Polis
 // so far: `ledger import polis --data DIR --process-title "…" EXPORT_DIR`.
 // The whole export is read and checked before anything is appended; the
-// import is idempotent and resumable (run it again after an interruption).
+// import is idempotent and resumable (run it again after an interruption),
+// and a later export of the same conversation adds only what is new to the
+// same process. summary.csv's counts that differ from the files are
+// printed as warnings.
 func cmdImport(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "polis" {
 		fmt.Fprintln(stderr, `usage: ledger import polis --data DIR --process-title "…" [flags] POLIS_EXPORT_DIR`)
@@ -53,6 +56,9 @@ func cmdImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	}
 	svc := ledger.New(store, keys, ledger.WithLogger(log))
 	fmt.Fprintf(stderr, "importing %s: %d comments, %d votes\n", fs.Arg(0), len(conv.Comments), len(conv.Votes))
+	for _, w := range conv.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	started := time.Now()
 	res, err := polis.Import(ctx, svc, conv, polis.Options{Title: *title, OwnerBody: *owner, CaseNumber: *caseNumber,
 		PolicyReference: *policy, Language: *lang, Progress: func(step string, n int) {
@@ -65,10 +71,15 @@ func cmdImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 		fmt.Fprintf(stdout, "already imported as process %s: nothing added\n", res.ProcessID)
 		return nil
 	}
-	rate := float64(res.Votes) / res.Duration.Seconds()
+	rate := float64(res.Added.Votes) / res.Duration.Seconds()
 	fmt.Fprintf(stdout, "imported into process %s (import %s)\n", res.ProcessID, res.ImportID)
 	fmt.Fprintf(stdout, "  participants %d, statements %d (approved %d, hidden %d), votes %d\n",
 		res.Participants, res.Statements, res.Approved, res.Hidden, res.Votes)
+	fmt.Fprintf(stdout, "  added: participants %d, statements %d, votes %d, moderation decisions %d\n",
+		res.Added.Participants, res.Added.Statements, res.Added.Votes, res.Added.Decisions)
 	fmt.Fprintf(stdout, "  %d events appended in %s (%.0f votes/s)\n", res.Appended, res.Duration.Round(time.Millisecond), rate)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stdout, "  warning: %s\n", w)
+	}
 	return nil
 }
