@@ -75,6 +75,7 @@ var access = []struct {
 	{"GET", "/v1/ledger/key", "public", false},
 	{"GET", "/v1/ledger/proof/inclusion", "public", false},
 	{"GET", "/v1/ledger/proof/consistency", "public", false},
+	{"GET", "/v1/ledger/receipt", "public", false},
 }
 
 // callers: every role, a participant on their own resource and on
@@ -192,6 +193,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /v1/streams/{stream}":         func(string) probe { return probe{"/v1/streams/process-" + w.process, ""} },
 		"GET /v1/ledger/proof/inclusion":   func(string) probe { return probe{"/v1/ledger/proof/inclusion?index=0&size=1", ""} },
 		"GET /v1/ledger/proof/consistency": func(string) probe { return probe{"/v1/ledger/proof/consistency?from=1&to=1", ""} },
+		"GET /v1/ledger/receipt":           func(string) probe { return probe{"/v1/ledger/receipt?index=0", ""} },
 	}
 
 	// Every served route has a row here.

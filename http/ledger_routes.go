@@ -128,6 +128,54 @@ func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) {
 		LeafIndex: int64(index), TreeSize: int64(size), LeafHash: leaf, Proof: proof})
 }
 
+// ReceiptCompletion is /v1/ledger/receipt: the fields that complete an
+// inclusion promise into a full receipt. They have the receipt's JSON names,
+// so merging this object into the promise receipt gives the full receipt
+// (docs/integrity.md §6).
+type ReceiptCompletion struct {
+	LeafIndex  int64            `json:"leaf_index"`
+	LeafHash   tlog.Hash        `json:"leaf_hash"`
+	TreeSize   int64            `json:"tree_size"`
+	Proof      tlog.RecordProof `json:"inclusion_proof"`
+	Checkpoint string           `json:"checkpoint"`
+}
+
+// receiptCompletion serves the latest signed checkpoint with the inclusion
+// proof of leaf ?index= into it; 404 until a checkpoint covers the leaf.
+func (s *Server) receiptCompletion(w http.ResponseWriter, r *http.Request) {
+	il, ok := s.integrityLog(w, r)
+	if !ok {
+		return
+	}
+	if r.URL.Query().Get("index") == "" {
+		writeProblem(w, r, s.log, badQuery("index", "required (the receipt's leaf_index)"))
+		return
+	}
+	index, err := queryInt(r, "index", 0, 0)
+	if err != nil {
+		writeProblem(w, r, s.log, err)
+		return
+	}
+	c := il.Checkpoint()
+	if int64(index) >= c.Size {
+		writeProblem(w, r, s.log, fmt.Errorf("%w: leaf %d is not yet covered by a signed checkpoint (size %d); retry in a second",
+			errNotFound, index, c.Size))
+		return
+	}
+	proof, err := il.InclusionProof(int64(index), c.Size)
+	if err != nil {
+		writeProblem(w, r, s.log, integrityErr(err))
+		return
+	}
+	leaf, err := il.LeafHash(int64(index))
+	if err != nil {
+		writeProblem(w, r, s.log, integrityErr(err))
+		return
+	}
+	writeJSON(w, contentJSON, http.StatusOK, ReceiptCompletion{
+		LeafIndex: int64(index), LeafHash: leaf, TreeSize: c.Size, Proof: proof, Checkpoint: string(c.Note)})
+}
+
 // consistencyProof proves that the tree of ?from= is a prefix of the tree
 // of ?to= (default: the latest checkpoint's size).
 func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) {

@@ -150,6 +150,7 @@ func (s *Server) table() []route {
 			str("stream", "The event's stream (with event_id: avoids scanning the log)"),
 			integer("size", "Tree size (default: the latest checkpoint's)"))},
 		{"GET", "/v1/ledger/proof/consistency", nil, s.consistencyProof, nil, "RFC 6962 consistency proof: from=, to=", query(required(integer("from", "The older tree size")), integer("to", "The newer tree size (default: the latest checkpoint's)"))},
+		{"GET", "/v1/ledger/receipt", nil, s.receiptCompletion, nil, "Completes a write's inclusion promise: the latest checkpoint and the inclusion proof of leaf index=", query(required(integer("index", "The receipt's leaf_index")))},
 
 		// Exports: the role decides the kind (auditor: audit, researcher:
 		// research pseudonymised for the caller); checked in the handler.

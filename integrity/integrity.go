@@ -388,6 +388,7 @@ type metrics struct {
 	size           prometheus.Gauge
 	checkpointSize prometheus.Gauge
 	checkpoints    prometheus.Counter
+	promises       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -401,6 +402,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		checkpoints: f.NewCounter(prometheus.CounterOpts{
 			Name: "ledger_integrity_checkpoints_total", Help: "Checkpoints signed.",
+		}),
+		promises: f.NewCounter(prometheus.CounterOpts{
+			Name: "ledger_integrity_promises_total", Help: "Inclusion promises signed for receipts.",
 		}),
 	}
 }

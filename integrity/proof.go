@@ -3,6 +3,7 @@ package integrity
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/tlog"
@@ -83,20 +84,29 @@ type ConsistencyResponse struct {
 }
 
 // Receipt lets a participant prove later, with only the log's verifier key,
-// that an event is in the ledger: the event's canonical bytes, its leaf
-// index, a signed checkpoint and the inclusion proof into that checkpoint's
-// tree.
+// that an event is in the ledger. It comes in two forms (docs/integrity.md
+// §6): a promise, given the moment the event is durable — the event's
+// canonical bytes, its leaf index and leaf hash and the log's signed
+// inclusion promise — and a full receipt, which adds a signed checkpoint and
+// the inclusion proof into that checkpoint's tree. A promise is completed
+// into a full receipt later (Complete, GET /v1/ledger/receipt).
 type Receipt struct {
-	EventID    uuid.UUID        `json:"event_id"`
-	LeafIndex  int64            `json:"leaf_index"`
-	TreeSize   int64            `json:"tree_size"`
-	LeafHash   tlog.Hash        `json:"leaf_hash"`
-	Proof      tlog.RecordProof `json:"inclusion_proof"`
-	Checkpoint string           `json:"checkpoint"` // the signed note, verbatim
+	EventID   uuid.UUID `json:"event_id"`
+	LeafIndex int64     `json:"leaf_index"`
+	LeafHash  tlog.Hash `json:"leaf_hash"`
+	// Promise is the signed inclusion promise note, verbatim.
+	Promise    string           `json:"promise,omitempty"`
+	TreeSize   int64            `json:"tree_size,omitempty"`
+	Proof      tlog.RecordProof `json:"inclusion_proof,omitempty"`
+	Checkpoint string           `json:"checkpoint,omitempty"` // the signed note, verbatim
 	// Event is the event's canonical bytes (sealed fields stay sealed),
 	// base64 in JSON because JSON re-encoding could change them.
 	Event []byte `json:"event,omitempty"`
 }
+
+// Full reports whether r carries a checkpoint and an inclusion proof (not
+// only a promise).
+func (r Receipt) Full() bool { return r.Checkpoint != "" }
 
 // Receipt returns the receipt for ev against the latest checkpoint, which
 // must cover it (see WaitFor). It checks that ev is the event the tree holds
@@ -126,21 +136,17 @@ func (l *Log) Receipt(ev eventstore.Event) (Receipt, error) {
 	}, nil
 }
 
-// VerifyReceipt checks r with the log's verifier key: the checkpoint's
-// signature, that it describes r's tree, that the event bytes (if present)
-// are canonical, have r's event id and hash to r's leaf, and that the proof
-// puts that leaf at r's index in the signed tree.
+// VerifyReceipt checks r with the log's verifier key: that the event bytes
+// (if present) are canonical, have r's event id and hash to r's leaf; for a
+// promise, its signature and that it vouches for r's index, leaf hash, event
+// id and recorded-at time; for a full receipt, the checkpoint's signature,
+// that it describes r's tree, and that the proof puts the leaf at r's index
+// in the signed tree. A receipt with both is checked both ways.
 func VerifyReceipt(r Receipt, vkey string) error {
-	c, err := OpenCheckpoint([]byte(r.Checkpoint), vkey)
-	if err != nil {
-		return err
+	if r.Promise == "" && r.Checkpoint == "" {
+		return fmt.Errorf("%w: receipt has neither a promise nor a checkpoint", ErrMalformed)
 	}
-	if c.Size != r.TreeSize {
-		return fmt.Errorf("%w: receipt says tree size %d, its checkpoint says %d", ErrMismatch, r.TreeSize, c.Size)
-	}
-	if r.LeafIndex < 0 || r.LeafIndex >= c.Size {
-		return fmt.Errorf("%w: leaf index %d is outside the tree of size %d", ErrMismatch, r.LeafIndex, c.Size)
-	}
+	var recordedAt time.Time
 	if r.Event != nil {
 		ev, err := eventstore.ParseCanonical(r.Event, eventstore.Position(r.LeafIndex+1))
 		if err != nil {
@@ -152,6 +158,25 @@ func VerifyReceipt(r Receipt, vkey string) error {
 		if h := tlog.RecordHash(r.Event); h != r.LeafHash {
 			return fmt.Errorf("%w: receipt event hashes to %s, not to its leaf hash %s", ErrMismatch, h, r.LeafHash)
 		}
+		recordedAt = ev.RecordedAt
+	}
+	if r.Promise != "" {
+		if err := verifyPromise(r, vkey, recordedAt); err != nil {
+			return err
+		}
+	}
+	if r.Checkpoint == "" {
+		return nil
+	}
+	c, err := OpenCheckpoint([]byte(r.Checkpoint), vkey)
+	if err != nil {
+		return err
+	}
+	if c.Size != r.TreeSize {
+		return fmt.Errorf("%w: receipt says tree size %d, its checkpoint says %d", ErrMismatch, r.TreeSize, c.Size)
+	}
+	if r.LeafIndex < 0 || r.LeafIndex >= c.Size {
+		return fmt.Errorf("%w: leaf index %d is outside the tree of size %d", ErrMismatch, r.LeafIndex, c.Size)
 	}
 	if err := tlog.CheckRecord(r.Proof, c.Size, c.Root, r.LeafIndex, r.LeafHash); err != nil {
 		return fmt.Errorf("%w: inclusion proof of leaf %d in the tree of size %d: %v", ErrMismatch, r.LeafIndex, c.Size, err)

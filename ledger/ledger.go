@@ -125,6 +125,9 @@ type Appended struct {
 	Stream   string              `json:"stream"`
 	Revision uint64              `json:"revision"`
 	Position eventstore.Position `json:"position"`
+	// Stored is the event as the store holds it, for the write's receipt
+	// (its canonical bytes are the Merkle leaf); never serialised.
+	Stored eventstore.Event `json:"-"`
 }
 
 // Result is what a command did: ids and positions only, never content.
@@ -293,7 +296,7 @@ func (s *Service) replay(m meta, id string, l loaded) (Result, bool) {
 func resultOf(id string, evs []eventstore.Event) Result {
 	r := Result{ID: id}
 	for _, e := range evs {
-		r.Events = append(r.Events, Appended{ID: e.ID.String(), Type: e.Type, Stream: e.Stream, Revision: e.Revision, Position: e.Position})
+		r.Events = append(r.Events, Appended{ID: e.ID.String(), Type: e.Type, Stream: e.Stream, Revision: e.Revision, Position: e.Position, Stored: e})
 	}
 	return r
 }

@@ -181,8 +181,17 @@ func verifyReceipt(path, key, dataDir string, stdout io.Writer) error {
 	if r.Event != nil {
 		what = "its event bytes"
 	}
-	fmt.Fprintf(stdout, "ok: event %s is leaf %d (position %d) of the signed tree of size %d (checked %s and the inclusion proof)\n",
-		r.EventID, r.LeafIndex, r.LeafIndex+1, r.TreeSize, what)
+	if r.Promise != "" {
+		fmt.Fprintf(stdout, "ok: the ledger promised, signed, that event %s is leaf %d (position %d) (checked %s and the promise's signature)\n",
+			r.EventID, r.LeafIndex, r.LeafIndex+1, what)
+	}
+	if r.Full() {
+		fmt.Fprintf(stdout, "ok: event %s is leaf %d (position %d) of the signed tree of size %d (checked %s and the inclusion proof)\n",
+			r.EventID, r.LeafIndex, r.LeafIndex+1, r.TreeSize, what)
+	} else {
+		fmt.Fprintf(stdout, "note: this receipt is a promise only; complete it with GET /v1/ledger/receipt?index=%d once a checkpoint covers the leaf\n",
+			r.LeafIndex)
+	}
 	return nil
 }
 
