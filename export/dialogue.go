@@ -30,10 +30,14 @@ const PolisDir = "polis"
 // imported participant keeps their Polis number, others are numbered in
 // order of first appearance), which name no one, so they are not the
 // recipient's pseudonyms.
-func (w *writer) polisFiles(ctx context.Context) ([]ManifestFile, error) {
+//
+// Statements and votes of participants the consent rule leaves out are
+// not written; the counts come back per file.
+func (w *writer) polisFiles(ctx context.Context) ([]ManifestFile, leftOut, error) {
+	left := leftOut{}
 	procs, err := w.dialogues(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	open := func(p domain.Personal) (string, bool) {
 		if len(p.Sealed) == 0 {
@@ -46,25 +50,33 @@ func (w *writer) polisFiles(ctx context.Context) ([]ManifestFile, error) {
 	for _, id := range procs {
 		rel := path.Join(PolisDir, id)
 		if !filepath.IsLocal(filepath.FromSlash(rel)) || path.Base(rel) != id {
-			return nil, fmt.Errorf("export: process id %q cannot name a folder", id)
+			return nil, nil, fmt.Errorf("export: process id %q cannot name a folder", id)
 		}
 		dir := filepath.Join(w.dir, filepath.FromSlash(rel))
 		if err := os.RemoveAll(dir); err != nil { // a resumed export writes them again
-			return nil, err
+			return nil, nil, err
 		}
-		res, err := polis.Export(ctx, w.src.Store, open, id, dir, polis.ExportOptions{To: w.st.To})
+		res, err := polis.Export(ctx, w.src.Store, open, id, dir, polis.ExportOptions{To: w.st.To,
+			LeaveOut: func(pid string) (string, error) { return w.res.consent.of(ctx, pid) }})
 		if err != nil {
-			return nil, fmt.Errorf("export: process %s in Polis format: %w", id, err)
+			return nil, nil, fmt.Errorf("export: process %s in Polis format: %w", id, err)
+		}
+		for file, reasons := range res.LeftOut {
+			name := path.Join(rel, file)
+			left[name] = map[string]int64{}
+			for why, n := range reasons {
+				left[name][why] = int64(n)
+			}
 		}
 		for _, f := range res.Files {
 			mf, err := describe(w.dir, path.Join(rel, f.Name))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, mf)
 		}
 	}
-	return out, nil
+	return out, left, nil
 }
 
 // dialogues lists the dialogue processes opened up to the export's end:

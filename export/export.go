@@ -36,7 +36,11 @@ const (
 
 // SchemaVersion is the version of the export format (file names, columns,
 // manifest fields). It changes when a column is renamed or removed.
-const SchemaVersion = 1
+//
+// 2: every table has occurred_at and recorded_at (created_at, filed_at,
+// decided_at and closed_at are gone), and participants without research
+// consent are left out (manifest.json left_out).
+const SchemaVersion = 2
 
 // File names inside an export directory.
 const (
@@ -150,7 +154,11 @@ type Manifest struct {
 	Licence       string              `json:"licence,omitempty"`
 	TextLicence   string              `json:"text_licence,omitempty"`
 	Tables        map[string]int64    `json:"tables,omitempty"` // rows per table
-	Files         []ManifestFile      `json:"files"`
+	// LeftOut counts, per table or file and reason (NoResearchConsent,
+	// ErasureGranted, ParticipantDisposed, StatementLeftOut), the rows a
+	// research export left out under the consent rule.
+	LeftOut map[string]map[string]int64 `json:"left_out,omitempty"`
+	Files   []ManifestFile              `json:"files"`
 }
 
 // ManifestCheckpoint is the signed checkpoint the export is consistent
@@ -185,7 +193,9 @@ type state struct {
 	Note   string              `json:"note"`
 	Events int64               `json:"events"`
 	Rows   map[string]int64    `json:"rows,omitempty"`
-	Files  map[string]fileMark `json:"files"`
+	// LeftOut is the research export's count of rows left out so far.
+	LeftOut leftOut             `json:"left_out,omitempty"`
+	Files   map[string]fileMark `json:"files"`
 }
 
 type fileMark struct {
@@ -342,7 +352,7 @@ func plan(ctx context.Context, src Source, opt Options) (*state, error) {
 		return nil, fmt.Errorf("%w: the range %d..%d is empty", ErrInvalid, from, to)
 	}
 	return &state{Params: params(opt), Next: from, From: from, To: to, Note: string(ckpt.Note),
-		Rows: map[string]int64{}, Files: map[string]fileMark{}}, nil
+		Rows: map[string]int64{}, LeftOut: leftOut{}, Files: map[string]fileMark{}}, nil
 }
 
 func history(src Source, verifier string) []integrity.SignedCheckpoint {
@@ -481,7 +491,10 @@ func (w *writer) open(resumed bool) error {
 		return err
 	}
 	if w.opt.Kind == Research {
-		w.res = newResearch(w.src, w.opt, w.st.To)
+		if w.st.LeftOut == nil {
+			w.st.LeftOut = leftOut{}
+		}
+		w.res = newResearch(w.src, w.opt, w.st.To, w.st.LeftOut)
 		if w.tables, err = openTables(w.dir, mark); err != nil {
 			return err
 		}
@@ -660,10 +673,16 @@ func (w *writer) finish(ctx context.Context) (Result, error) {
 	} else {
 		m.Recipient, m.Licence, m.TextLicence = w.opt.Recipient, w.opt.Licence, w.opt.TextLicence
 		m.Tables = w.tables.rows()
-		pf, err := w.polisFiles(ctx)
+		pf, polisLeft, err := w.polisFiles(ctx)
 		if err != nil {
 			return Result{}, err
 		}
+		m.LeftOut = map[string]map[string]int64{EventsFile: {}}
+		for name := range m.Tables {
+			m.LeftOut[name] = map[string]int64{}
+		}
+		maps.Copy(m.LeftOut, w.st.LeftOut)
+		maps.Copy(m.LeftOut, polisLeft)
 		files, err := w.tables.finish(w.dir, w.opt, m.Files[0], pf)
 		if err != nil {
 			return Result{}, err

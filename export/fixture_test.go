@@ -48,6 +48,7 @@ type fixture struct {
 	process, other                  string
 	public, hidden, disposed, third string
 	author                          string
+	b, c                            string // the other two participants
 }
 
 func rq[C any](key string, c C) ledger.Request[C] {
@@ -94,7 +95,7 @@ func (f *fixture) openProcess(key, title string) string {
 func (f *fixture) register(key, pseudonym, name string) string {
 	return f.must(f.svc.RegisterParticipant(f.ctx, intake, rq(key, domain.RegisterParticipant{
 		Pseudonym: pseudonym, Name: name, Email: "plantad.personsson@example.se", District: "Hemlig-Stadsdel",
-		AgeBand: "30-39", Language: "sv"}))).ID
+		AgeBand: "30-39", Language: "sv", ResearchUse: true}))).ID
 }
 
 func (f *fixture) submit(key, process, author, body string) string {
@@ -108,6 +109,7 @@ func (f *fixture) seed() {
 	f.author = f.register("reg-1", "DisplayPseudonym-Unik", "Plantad Personsson")
 	b := f.register("reg-2", "b", "Plantad Personsson B")
 	c := f.register("reg-3", "c", "Plantad Personsson C")
+	f.b, f.c = b, c
 
 	f.public = f.submit("sub-public", f.process, f.author, "Offentlig text om cykelbanor, \"citat\", radbrytning\noch komma.")
 	f.hidden = f.submit("sub-hidden", f.process, b, "DoldText-Kränkande")

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
@@ -45,14 +46,24 @@ type research struct {
 	opt    Options
 	to     eventstore.Position
 	pseud  *Pseudonymizer
-	owners map[string]string // item stream → process id; bounded cache
+	owners map[string]itemInfo // item stream → process and author; bounded cache
 	buf    bytes.Buffer
+	// consent says whose rows are left out; left counts them (the
+	// export's state, so a resumed export keeps counting).
+	consent consent
+	left    leftOut
+	// skip is why the rows of the event being written are left out.
+	skip string
 }
+
+type itemInfo struct{ process, author string }
 
 const ownersCache = 1 << 14
 
-func newResearch(src Source, opt Options, to eventstore.Position) *research {
-	return &research{src: src, opt: opt, to: to, pseud: NewPseudonymizer(src.Secret, opt.Recipient), owners: map[string]string{}}
+func newResearch(src Source, opt Options, to eventstore.Position, left leftOut) *research {
+	r := &research{src: src, opt: opt, to: to, pseud: NewPseudonymizer(src.Secret, opt.Recipient), owners: map[string]itemInfo{}, left: left}
+	r.consent = consent{r: r, reason: map[string]string{}}
+	return r
 }
 
 // idFields lists, per event type, the top-level data fields that hold a
@@ -125,12 +136,34 @@ func (r *research) event(ctx context.Context, e eventstore.Event, events io.Writ
 	if r.opt.Process != "" && process != r.opt.Process {
 		return false, nil
 	}
+	who, err := r.owner(ctx, e, data)
+	if err != nil {
+		return false, err
+	}
+	if r.skip, err = r.consent.of(ctx, who); err != nil {
+		return false, err
+	}
 	if err := r.rows(ctx, e, process, ts); err != nil {
 		return false, err
+	}
+	if r.skip != "" {
+		r.left.add(EventsFile, r.skip)
+		return false, nil
 	}
 	stream := r.stream(e, data)
 	r.transform(e, data)
 	actor := e.Metadata.Actor
+	if e.Metadata.Role == string(domain.RoleParticipant) {
+		// An event a left-out participant caused but does not own (the
+		// threshold their support reached) keeps no trace of them.
+		why, err := r.consent.of(ctx, actor)
+		if err != nil {
+			return false, err
+		}
+		if why != "" {
+			actor = ""
+		}
+	}
 	if e.Metadata.Role != string(domain.RoleSystem) {
 		actor = r.pseud.Of(actor)
 	}
@@ -259,40 +292,52 @@ func (r *research) processOf(ctx context.Context, e eventstore.Event, data map[s
 	if id, ok := strings.CutPrefix(e.Stream, "process-"); ok {
 		return id, nil
 	}
-	item := strings.HasPrefix(e.Stream, "submission-") || strings.HasPrefix(e.Stream, "comment-") || strings.HasPrefix(e.Stream, "statement-")
 	if p, ok := data["process_id"].(string); ok && p != "" {
-		if item {
-			r.remember(e.Stream, p)
-		}
 		return p, nil
 	}
-	if !item {
-		return "", nil
+	p, _, err := r.item(ctx, e.Stream)
+	return p, err
+}
+
+func isItem(stream string) bool {
+	return strings.HasPrefix(stream, "submission-") || strings.HasPrefix(stream, "comment-") || strings.HasPrefix(stream, "statement-")
+}
+
+// item returns the process and author of an item stream, which its first
+// event (SubmissionReceived, CommentPosted, StatementPosted) names; "" for
+// other streams.
+func (r *research) item(ctx context.Context, stream string) (process, author string, err error) {
+	if !isItem(stream) {
+		return "", "", nil
 	}
-	if p, ok := r.owners[e.Stream]; ok {
-		return p, nil
+	if it, ok := r.owners[stream]; ok {
+		return it.process, it.author, nil
 	}
-	// The item's first event (SubmissionReceived, CommentPosted,
-	// StatementPosted) names it.
-	evs, err := r.src.Store.ReadStream(ctx, e.Stream, eventstore.ReadStreamOptions{Limit: 1})
+	evs, err := r.src.Store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Limit: 1})
 	if err != nil {
-		return "", fmt.Errorf("export: reading %s: %w", e.Stream, err)
+		return "", "", fmt.Errorf("export: reading %s: %w", stream, err)
 	}
 	var first struct {
 		ProcessID string `json:"process_id"`
+		Author    string `json:"author"`
 	}
 	if len(evs) > 0 {
 		_ = json.Unmarshal(evs[0].Data, &first)
 	}
-	r.remember(e.Stream, first.ProcessID)
-	return first.ProcessID, nil
-}
-
-func (r *research) remember(stream, process string) {
 	if len(r.owners) >= ownersCache {
 		clear(r.owners) // bounded memory; a miss costs one short read
 	}
-	r.owners[stream] = process
+	r.owners[stream] = itemInfo{first.ProcessID, first.Author}
+	return first.ProcessID, first.Author, nil
+}
+
+// put writes a row, or counts it as left out when the event's owner is.
+func (r *research) put(ts *tables, name string, row any) error {
+	if r.skip != "" {
+		r.left.add(name, r.skip)
+		return nil
+	}
+	return ts.write(name, row)
 }
 
 // history reads a stream up to the export's last position.
@@ -347,7 +392,7 @@ func (r *research) rows(ctx context.Context, e eventstore.Event, process string,
 	if err != nil {
 		return fmt.Errorf("export: position %d: %w", e.Position, err)
 	}
-	at := e.RecordedAt.UTC()
+	at, occurred := e.RecordedAt.UTC(), e.Metadata.OccurredAt.UTC()
 	switch v := de.(type) {
 	case *domain.ProcessOpened:
 		raw, evs, err := r.history(ctx, e.Stream)
@@ -359,14 +404,13 @@ func (r *research) rows(ctx context.Context, e eventstore.Event, process string,
 			DescriptionEn: v.Description.En, Kind: string(v.Kind), OwnerBody: v.OwnerBody, CaseNumber: v.CaseNumber,
 			Administrations: strings.Join(v.Administrations, ";"), SupportThreshold: int64(v.SupportThreshold),
 			ModerationMode: string(v.ModerationMode), PolicyReference: v.PolicyReference, CurrentPhase: p.CurrentPhase,
-			CreatedAt: at, Disposed: p.Disposed}
+			OccurredAt: occurred, RecordedAt: at, Disposed: p.Disposed}
 		for i, x := range evs {
 			if _, ok := x.(*domain.ProcessClosed); ok {
-				t := raw[i].RecordedAt.UTC()
-				row.ClosedAt = &t
+				row.ClosedOccurredAt, row.ClosedRecordedAt = clocks(raw[i])
 			}
 		}
-		return ts.write("processes", row)
+		return r.put(ts, "processes", row)
 
 	case *domain.SubmissionReceived:
 		_, evs, err := r.history(ctx, e.Stream)
@@ -375,7 +419,7 @@ func (r *research) rows(ctx context.Context, e eventstore.Event, process string,
 		}
 		s := domain.Fold[domain.Submission](evs)
 		row := &submissionRow{ID: v.SubmissionID, ProcessID: v.ProcessID, AuthorID: r.pseud.Of(v.Author),
-			Channel: string(v.Channel), Locale: v.Language, CreatedAt: at, OccurredAt: e.Metadata.OccurredAt.UTC(),
+			Channel: string(v.Channel), Locale: v.Language, OccurredAt: occurred, RecordedAt: at,
 			Premoderated: v.Premoderated, Versions: int64(max(s.Version, 1)), Status: string(s.Status),
 			Published: s.Status.Public() && !s.Disposed, Forwarded: len(s.ForwardedTo) > 0, Answered: s.Responded}
 		row.Disposed = s.Disposed || r.disposed(s.Body) || r.disposed(s.Title)
@@ -384,7 +428,7 @@ func (r *research) rows(ctx context.Context, e eventstore.Event, process string,
 			row.Title, _ = r.open(s.Title)
 			row.Body, _ = r.open(s.Body)
 		}
-		return ts.write("submissions", row)
+		return r.put(ts, "submissions", row)
 
 	case *domain.CommentPosted:
 		_, evs, err := r.history(ctx, e.Stream)
@@ -393,14 +437,14 @@ func (r *research) rows(ctx context.Context, e eventstore.Event, process string,
 		}
 		c := domain.Fold[domain.Comment](evs)
 		row := &commentRow{ID: v.CommentID, SubmissionID: v.SubmissionID, ProcessID: v.ProcessID, ParentID: v.ParentID,
-			AuthorID: r.pseud.Of(v.Author), Channel: string(v.Channel), Locale: v.Language, CreatedAt: at,
+			AuthorID: r.pseud.Of(v.Author), Channel: string(v.Channel), Locale: v.Language, OccurredAt: occurred, RecordedAt: at,
 			Premoderated: v.Premoderated, Status: string(c.Status)}
 		row.Disposed = c.Disposed || r.disposed(c.Body)
 		row.Published = c.Status.Public() && !row.Disposed
 		if row.Published {
 			row.Body, _ = r.open(c.Body)
 		}
-		return ts.write("comments", row)
+		return r.put(ts, "comments", row)
 
 	case *domain.StatementPosted:
 		_, evs, err := r.history(ctx, e.Stream)
@@ -409,68 +453,75 @@ func (r *research) rows(ctx context.Context, e eventstore.Event, process string,
 		}
 		st := domain.Fold[domain.Statement](evs)
 		row := &statementRow{ID: v.StatementID, ProcessID: v.ProcessID, AuthorID: r.pseud.Of(v.Author), Seed: v.Seed,
-			Channel: string(v.Channel), Locale: v.Language, SourceID: v.SourceID, CreatedAt: at,
-			OccurredAt: e.Metadata.OccurredAt.UTC(), Premoderated: v.Premoderated, Status: string(st.Status)}
+			Channel: string(v.Channel), Locale: v.Language, SourceID: v.SourceID, OccurredAt: occurred,
+			RecordedAt: at, Premoderated: v.Premoderated, Status: string(st.Status)}
 		row.Disposed = st.Disposed || r.disposed(st.Body)
 		row.Published = st.Status.Public() && !row.Disposed
 		if row.Published {
 			row.Body, _ = r.open(st.Body)
 		}
-		return ts.write("statements", row)
+		return r.put(ts, "statements", row)
 
 	case *domain.VoteCast:
-		return ts.write("votes", &voteRow{ID: e.ID.String(), ProcessID: v.ProcessID, StatementID: v.StatementID,
+		return r.put(ts, "votes", &voteRow{ID: e.ID.String(), ProcessID: v.ProcessID, StatementID: v.StatementID,
 			ParticipantID: r.pseud.Of(v.ParticipantID), Vote: string(v.Vote), Registered: v.RegisteredBy != "",
-			CreatedAt: at, OccurredAt: e.Metadata.OccurredAt.UTC()})
+			OccurredAt: occurred, RecordedAt: at})
 
 	case *domain.SupportGiven:
-		return ts.write("supports", &supportRow{ID: e.ID.String(), SubmissionID: v.SubmissionID, ProcessID: v.ProcessID,
-			ParticipantID: r.pseud.Of(v.ParticipantID), Action: "given", CreatedAt: at})
+		return r.put(ts, "supports", &supportRow{ID: e.ID.String(), SubmissionID: v.SubmissionID, ProcessID: v.ProcessID,
+			ParticipantID: r.pseud.Of(v.ParticipantID), Action: "given", OccurredAt: occurred, RecordedAt: at})
 	case *domain.SupportWithdrawn:
-		return ts.write("supports", &supportRow{ID: e.ID.String(), SubmissionID: v.SubmissionID, ProcessID: v.ProcessID,
-			ParticipantID: r.pseud.Of(v.ParticipantID), Action: "withdrawn", CreatedAt: at})
+		return r.put(ts, "supports", &supportRow{ID: e.ID.String(), SubmissionID: v.SubmissionID, ProcessID: v.ProcessID,
+			ParticipantID: r.pseud.Of(v.ParticipantID), Action: "withdrawn", OccurredAt: occurred, RecordedAt: at})
 
 	case *domain.SurveyAnswered:
 		for _, a := range v.Answers {
 			row := &surveyAnswerRow{ResponseID: e.ID.String(), ProcessID: v.ProcessID, SurveyID: v.SurveyID,
 				ParticipantID: r.pseud.Of(v.ParticipantID), Channel: string(v.Channel), QuestionID: a.QuestionID,
-				Choices: strings.Join(a.Choices, ";"), HasText: !a.Text.IsZero(), CreatedAt: at}
+				Choices: strings.Join(a.Choices, ";"), HasText: !a.Text.IsZero(), OccurredAt: occurred, RecordedAt: at}
 			if a.Scale != nil {
 				n := int64(*a.Scale)
 				row.Scale = &n
 			}
-			if err := ts.write("survey_answers", row); err != nil {
+			if err := r.put(ts, "survey_answers", row); err != nil {
 				return err
 			}
 		}
 		return nil
 
 	case *domain.ModerationDecided:
-		return ts.write("moderation_decisions", &moderationRow{ID: v.DecisionID, ItemID: v.ItemID, ItemKind: string(v.ItemKind),
+		return r.put(ts, "moderation_decisions", &moderationRow{ID: v.DecisionID, ItemID: v.ItemID, ItemKind: string(v.ItemKind),
 			ProcessID: process, ContentVersion: int64(v.ContentVersion), Visibility: string(v.Visibility), Ground: string(v.Ground),
 			LegalGround: v.LegalGround, PolicyClause: v.PolicyClause, Category: string(v.Category), Explanation: v.Explanation,
 			AutomatedDetection: v.AutomatedDetection, AutomatedDecision: string(v.AutomatedDecision), Source: string(v.Source),
-			Notices: int64(len(v.FlagIDs)), ModeratorID: r.pseud.Of(v.Moderator), DecidedAt: v.DecidedAt.UTC(), CreatedAt: at})
+			Notices: int64(len(v.FlagIDs)), ModeratorID: r.pseud.Of(v.Moderator), OccurredAt: v.DecidedAt.UTC(), RecordedAt: at})
 
 	case *domain.AppealFiled:
 		row := &appealRow{ID: v.AppealID, DecisionID: v.DecisionID, ItemID: v.ItemID, ItemKind: string(v.ItemKind),
-			ProcessID: process, AppellantID: r.pseud.Of(v.By), FiledAt: at}
+			ProcessID: process, AppellantID: r.pseud.Of(v.By), OccurredAt: occurred, RecordedAt: at}
 		raw, evs, err := r.history(ctx, e.Stream)
 		if err != nil {
 			return err
 		}
 		for i, x := range evs {
 			if d, ok := x.(*domain.AppealDecided); ok && d.AppealID == v.AppealID {
-				t := raw[i].RecordedAt.UTC()
-				row.Outcome, row.DecidedAt, row.ModeratorID, row.Explanation = d.Outcome, &t, r.pseud.Of(d.Moderator), d.Explanation
+				row.DecidedOccurredAt, row.DecidedRecordedAt = clocks(raw[i])
+				row.Outcome, row.ModeratorID, row.Explanation = d.Outcome, r.pseud.Of(d.Moderator), d.Explanation
 			}
 		}
-		return ts.write("appeals", row)
+		return r.put(ts, "appeals", row)
 
 	case *domain.OfficialResponsePublished:
-		return ts.write("responses", &responseRow{ID: v.ResponseID, SubmissionID: v.SubmissionID, ProcessID: process,
+		return r.put(ts, "responses", &responseRow{ID: v.ResponseID, SubmissionID: v.SubmissionID, ProcessID: process,
 			Body: v.Body, ResponsibleBody: v.ResponsibleBody, DecisionReference: v.DecisionReference, Outcome: v.Outcome,
-			PublishedBy: r.pseud.Of(v.PublishedBy), CreatedAt: at})
+			PublishedBy: r.pseud.Of(v.PublishedBy), OccurredAt: occurred, RecordedAt: at})
 	}
 	return nil
+}
+
+// clocks returns an event's occurred-at and recorded-at, for a row's
+// optional pair of a later event.
+func clocks(e eventstore.Event) (occurred, recorded *time.Time) {
+	o, r := e.Metadata.OccurredAt.UTC(), e.RecordedAt.UTC()
+	return &o, &r
 }

@@ -22,8 +22,12 @@ import (
 // column (the same in CSV, Parquet and datapackage.json), desc describes it
 // in the data dictionary and enum lists its values. Column names follow
 // the Decidim and Polis open-data exports where they overlap: id,
-// created_at, author_id, participant_id, body, title, locale. Times are UTC.
-// Empty optional values are empty CSV fields and Parquet nulls.
+// author_id, participant_id, body, title, locale. Times are UTC. Every
+// table has both clocks under the same names: occurred_at (when it
+// happened, as the domain dates it) and recorded_at (when the ledger
+// stored it); a later event folded into a row has <what>_occurred_at and
+// <what>_recorded_at. Empty optional values are empty CSV fields and
+// Parquet nulls.
 
 type processRow struct {
 	ID               string     `parquet:"id" desc:"Process id."`
@@ -39,8 +43,10 @@ type processRow struct {
 	ModerationMode   string     `parquet:"moderation_mode" desc:"pre: contributions are public only after approval; post: public at once." enum:"pre,post"`
 	PolicyReference  string     `parquet:"policy_reference,optional" desc:"The terms moderators apply."`
 	CurrentPhase     string     `parquet:"current_phase,optional" desc:"Phase at the end of the exported range."`
-	CreatedAt        time.Time  `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded the opening."`
-	ClosedAt         *time.Time `parquet:"closed_at,optional,timestamp(microsecond)" desc:"When the ledger recorded the closing; empty while open."`
+	OccurredAt       time.Time  `parquet:"occurred_at,timestamp(microsecond)" desc:"When the process was opened, as the domain dates it (the date of a letter, a time in an imported history); otherwise the same as recorded_at."`
+	RecordedAt       time.Time  `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the opening."`
+	ClosedOccurredAt *time.Time `parquet:"closed_occurred_at,optional,timestamp(microsecond)" desc:"When the process was closed (occurred-at of ProcessClosed); empty while open."`
+	ClosedRecordedAt *time.Time `parquet:"closed_recorded_at,optional,timestamp(microsecond)" desc:"When the ledger recorded the closing; empty while open."`
 	Disposed         bool       `parquet:"disposed" desc:"A disposal decision (gallringsbeslut) covers the process."`
 }
 
@@ -50,8 +56,8 @@ type submissionRow struct {
 	AuthorID     string    `parquet:"author_id" desc:"Author's pseudonym: HMAC-SHA-256 keyed for this recipient; stable across this recipient's exports, not joinable with another's."`
 	Channel      string    `parquet:"channel" desc:"How it reached the municipality." enum:"web,paper,email,meeting"`
 	Locale       string    `parquet:"locale,optional" desc:"Language of the text (BCP 47)."`
-	CreatedAt    time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
-	OccurredAt   time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When it was sent (the date of a letter; otherwise created_at)."`
+	OccurredAt   time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When the submission was sent, as the domain dates it (the date of a letter, a time in an imported history); otherwise the same as recorded_at."`
+	RecordedAt   time.Time `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the submission was sent."`
 	Premoderated bool      `parquet:"premoderated" desc:"Held back until a moderator approved it."`
 	Versions     int64     `parquet:"versions" desc:"Content versions (1 + revisions)."`
 	Status       string    `parquet:"status" desc:"Visibility at the end of the range." enum:"pending,visible,hidden,demoted,labelled,interaction_restricted"`
@@ -71,7 +77,8 @@ type commentRow struct {
 	AuthorID     string    `parquet:"author_id" desc:"Author's pseudonym (as submissions.author_id)."`
 	Channel      string    `parquet:"channel" desc:"How it reached the municipality." enum:"web,paper,email,meeting"`
 	Locale       string    `parquet:"locale,optional" desc:"Language of the text."`
-	CreatedAt    time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
+	OccurredAt   time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When the comment was posted, as the domain dates it (the date of a letter, a time in an imported history); otherwise the same as recorded_at."`
+	RecordedAt   time.Time `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the comment was posted."`
 	Premoderated bool      `parquet:"premoderated" desc:"Held back until a moderator approved it."`
 	Status       string    `parquet:"status" desc:"Visibility at the end of the range." enum:"pending,visible,hidden,demoted,labelled,interaction_restricted"`
 	Published    bool      `parquet:"published" desc:"Shown publicly at the end of the range."`
@@ -85,7 +92,8 @@ type supportRow struct {
 	ProcessID     string    `parquet:"process_id" desc:"Process id."`
 	ParticipantID string    `parquet:"participant_id" desc:"Supporter's pseudonym (Polis: voter-id)."`
 	Action        string    `parquet:"action" desc:"given or withdrawn." enum:"given,withdrawn"`
-	CreatedAt     time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
+	OccurredAt    time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When the support was given or withdrawn, as the domain dates it (the date of a letter, a time in an imported history); otherwise the same as recorded_at."`
+	RecordedAt    time.Time `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the support was given or withdrawn."`
 }
 
 type surveyAnswerRow struct {
@@ -98,7 +106,8 @@ type surveyAnswerRow struct {
 	Choices       string    `parquet:"choices,optional" desc:"Chosen option ids, separated by semicolons (choice questions)."`
 	Scale         *int64    `parquet:"scale,optional" desc:"Value (scale questions)."`
 	HasText       bool      `parquet:"has_text" desc:"A free-text answer was given; its text is personal data and not exported."`
-	CreatedAt     time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
+	OccurredAt    time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When the answers were given, as the domain dates it (the date of a letter, a time in an imported history); otherwise the same as recorded_at."`
+	RecordedAt    time.Time `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the answers were given."`
 }
 
 type statementRow struct {
@@ -109,8 +118,8 @@ type statementRow struct {
 	Channel      string    `parquet:"channel" desc:"How it reached the municipality." enum:"web,paper,email,meeting"`
 	Locale       string    `parquet:"locale,optional" desc:"Language of the text."`
 	SourceID     string    `parquet:"source_id,optional" desc:"Its id in the system it was imported from (Polis comment-id); empty when posted here."`
-	CreatedAt    time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
-	OccurredAt   time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When it was posted (in the source system for an import)."`
+	OccurredAt   time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When the statement was posted (in the source system for an import), as the domain dates it (the date of a letter, a time in an imported history); otherwise the same as recorded_at."`
+	RecordedAt   time.Time `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the statement was posted (in the source system for an import)."`
 	Premoderated bool      `parquet:"premoderated" desc:"Held back until a moderator approved it."`
 	Status       string    `parquet:"status" desc:"Visibility at the end of the range." enum:"pending,visible,hidden,demoted,labelled,interaction_restricted"`
 	Published    bool      `parquet:"published" desc:"Shown publicly at the end of the range."`
@@ -125,8 +134,8 @@ type voteRow struct {
 	ParticipantID string    `parquet:"participant_id" desc:"Voter's pseudonym (Polis: voter-id)."`
 	Vote          string    `parquet:"vote" desc:"The vote." enum:"agree,disagree,pass"`
 	Registered    bool      `parquet:"registered" desc:"Registered by intake or an import rather than cast by the participant."`
-	CreatedAt     time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
-	OccurredAt    time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When it was cast (in the source system for an import)."`
+	OccurredAt    time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When the vote was cast (in the source system for an import), as the domain dates it (the date of a letter, a time in an imported history); otherwise the same as recorded_at."`
+	RecordedAt    time.Time `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the vote was cast (in the source system for an import)."`
 }
 
 type moderationRow struct {
@@ -146,22 +155,24 @@ type moderationRow struct {
 	Source             string    `parquet:"source,optional" desc:"DSA source of the notice."`
 	Notices            int64     `parquet:"notices" desc:"Number of notices (flags) decided on."`
 	ModeratorID        string    `parquet:"moderator_id" desc:"Moderator's pseudonym."`
-	DecidedAt          time.Time `parquet:"decided_at,timestamp(microsecond)" desc:"Application date of the decision."`
-	CreatedAt          time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
+	OccurredAt         time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When the decision was taken: its DSA application date, which starts the appeal window."`
+	RecordedAt         time.Time `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the decision."`
 }
 
 type appealRow struct {
-	ID          string     `parquet:"id" desc:"Appeal id."`
-	DecisionID  string     `parquet:"decision_id" desc:"Decision appealed (moderation_decisions.id)."`
-	ItemID      string     `parquet:"item_id" desc:"Submission, comment or statement."`
-	ItemKind    string     `parquet:"item_kind" desc:"submission, comment or statement." enum:"submission,comment,statement"`
-	ProcessID   string     `parquet:"process_id,optional" desc:"Process of the item."`
-	AppellantID string     `parquet:"appellant_id" desc:"Appellant's pseudonym (the author)."`
-	FiledAt     time.Time  `parquet:"filed_at,timestamp(microsecond)" desc:"When the ledger recorded the appeal."`
-	Outcome     string     `parquet:"outcome,optional" desc:"upheld (the decision stands) or overturned; empty while open." enum:"upheld,overturned"`
-	DecidedAt   *time.Time `parquet:"decided_at,optional,timestamp(microsecond)" desc:"When the ledger recorded the appeal decision."`
-	ModeratorID string     `parquet:"moderator_id,optional" desc:"Pseudonym of the moderator who decided the appeal."`
-	Explanation string     `parquet:"explanation,optional" desc:"The appeal decision's published explanation."`
+	ID                string     `parquet:"id" desc:"Appeal id."`
+	DecisionID        string     `parquet:"decision_id" desc:"Decision appealed (moderation_decisions.id)."`
+	ItemID            string     `parquet:"item_id" desc:"Submission, comment or statement."`
+	ItemKind          string     `parquet:"item_kind" desc:"submission, comment or statement." enum:"submission,comment,statement"`
+	ProcessID         string     `parquet:"process_id,optional" desc:"Process of the item."`
+	AppellantID       string     `parquet:"appellant_id" desc:"Appellant's pseudonym (the author)."`
+	OccurredAt        time.Time  `parquet:"occurred_at,timestamp(microsecond)" desc:"When the appeal was filed, as the domain dates it (e.g. the date of a letter); otherwise recorded_at."`
+	RecordedAt        time.Time  `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the appeal."`
+	Outcome           string     `parquet:"outcome,optional" desc:"upheld (the decision stands) or overturned; empty while open." enum:"upheld,overturned"`
+	DecidedOccurredAt *time.Time `parquet:"decided_occurred_at,optional,timestamp(microsecond)" desc:"When the appeal was decided (occurred-at of AppealDecided); empty while open."`
+	DecidedRecordedAt *time.Time `parquet:"decided_recorded_at,optional,timestamp(microsecond)" desc:"When the ledger recorded the appeal decision; empty while open."`
+	ModeratorID       string     `parquet:"moderator_id,optional" desc:"Pseudonym of the moderator who decided the appeal."`
+	Explanation       string     `parquet:"explanation,optional" desc:"The appeal decision's published explanation."`
 }
 
 type responseRow struct {
@@ -173,7 +184,8 @@ type responseRow struct {
 	DecisionReference string    `parquet:"decision_reference,optional" desc:"The decision it rests on, e.g. KS 2024-09-09 §418."`
 	Outcome           string    `parquet:"outcome" desc:"Outcome." enum:"approved,partially_approved,rejected,answered"`
 	PublishedBy       string    `parquet:"published_by" desc:"Pseudonym of the official who published it."`
-	CreatedAt         time.Time `parquet:"created_at,timestamp(microsecond)" desc:"When the ledger recorded it."`
+	OccurredAt        time.Time `parquet:"occurred_at,timestamp(microsecond)" desc:"When the response was published, as the domain dates it (the date of a letter, a time in an imported history); otherwise the same as recorded_at."`
+	RecordedAt        time.Time `parquet:"recorded_at,timestamp(microsecond)" desc:"When the ledger recorded the response was published."`
 }
 
 // column is one column of a table.
@@ -577,8 +589,12 @@ func dataPackage(ts *tables, opt Options, events ManifestFile, csvFiles, pqFiles
 		"profile": "tabular-data-package",
 		"name":    "participation-ledger-research-export",
 		"title":   "Participation Ledger research export (pseudonymised)",
-		"created": eventstore.FormatTime(opt.Now()),
-		"version": strconv.Itoa(SchemaVersion),
+		"description": "Clocks: every table has occurred_at (when it happened, as the domain dates it: the date on a letter, a vote's time in an imported history; otherwise the same as recorded_at) " +
+			"and recorded_at (when the ledger stored it), both UTC timestamps; a later event folded into a row adds <what>_occurred_at and <what>_recorded_at (processes.closed_*, appeals.decided_*). " +
+			"events.ndjson carries the same two fields per event. Consent: " + consentRule,
+		"consent_rule": consentRule,
+		"created":      eventstore.FormatTime(opt.Now()),
+		"version":      strconv.Itoa(SchemaVersion),
 		"licenses": []any{
 			map[string]any{"name": opt.Licence, "title": "Data and aggregates"},
 			map[string]any{"name": opt.TextLicence, "title": "Free texts of public records (title, body and comment-body columns)"},

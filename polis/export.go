@@ -25,7 +25,16 @@ type ExportOptions struct {
 	IncludeHidden bool
 	// To, if non-zero, exports the process as it stood at that position.
 	To eventstore.Position
+	// LeaveOut, if set, says why a participant's statements and votes are
+	// left out (a research export's consent rule); "" keeps them. Votes on
+	// a left-out statement are left out too (reason LeftOutStatement), so
+	// that every vote's comment-id is in comments.csv.
+	LeaveOut func(participantID string) (string, error)
 }
+
+// LeftOutStatement is the reason for leaving out a vote on a statement
+// that ExportOptions.LeaveOut left out.
+const LeftOutStatement = "statement_left_out"
 
 // ExportResult summarises an export.
 type ExportResult struct {
@@ -34,6 +43,9 @@ type ExportResult struct {
 	Votes        int
 	Participants int
 	Files        []File
+	// LeftOut counts the rows ExportOptions.LeaveOut left out, per file
+	// (CommentsFile, VotesFile) and reason.
+	LeftOut map[string]map[string]int
 }
 
 // Export writes dialogue process processID in Polis's export format into
@@ -45,7 +57,21 @@ type ExportResult struct {
 // ledger are moderated -1, statements a moderator approved 1, others 0.
 // Text that cannot be opened (disposed content) is written empty.
 func Export(ctx context.Context, store eventstore.Store, open Opener, processID, dir string, opt ExportOptions) (ExportResult, error) {
-	res := ExportResult{ProcessID: processID}
+	res := ExportResult{ProcessID: processID, LeftOut: map[string]map[string]int{}}
+	leaveOut := func(file, id string) (bool, error) {
+		if opt.LeaveOut == nil {
+			return false, nil
+		}
+		why, err := opt.LeaveOut(id)
+		if why != "" {
+			if res.LeftOut[file] == nil {
+				res.LeftOut[file] = map[string]int{}
+			}
+			res.LeftOut[file][why]++
+		}
+		return why != "", err
+	}
+	leftOutStatements := map[string]bool{}
 	to := opt.To
 	if to == 0 {
 		head, err := store.Head(ctx)
@@ -87,6 +113,14 @@ func Export(ctx context.Context, store eventstore.Store, open Opener, processID,
 				}
 			case *domain.StatementPosted:
 				if e.ProcessID == processID {
+					out, err := leaveOut(CommentsFile, e.Author)
+					if err != nil {
+						return res, err
+					}
+					if out {
+						leftOutStatements[e.StatementID] = true
+						continue
+					}
 					x := &exported{at: ev.Metadata.OccurredAt}
 					x.st.Apply(e)
 					statements[e.StatementID] = x
@@ -95,6 +129,20 @@ func Export(ctx context.Context, store eventstore.Store, open Opener, processID,
 				}
 			case *domain.VoteCast:
 				if e.ProcessID == processID {
+					if leftOutStatements[e.StatementID] {
+						if res.LeftOut[VotesFile] == nil {
+							res.LeftOut[VotesFile] = map[string]int{}
+						}
+						res.LeftOut[VotesFile][LeftOutStatement]++
+						continue
+					}
+					out, err := leaveOut(VotesFile, e.ParticipantID)
+					if err != nil {
+						return res, err
+					}
+					if out {
+						continue
+					}
 					votes = append(votes, e)
 					voteTimes = append(voteTimes, ev.Metadata.OccurredAt)
 					people.see(e.ParticipantID)
