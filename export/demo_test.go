@@ -2,10 +2,12 @@ package export_test
 
 import (
 	"context"
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -79,8 +81,62 @@ func TestResearchExportOfTheDemo(t *testing.T) {
 			}
 		}
 	}
+	// Some demo participants said no to research use: left out, counted.
+	assert.Positive(t, res.Manifest.LeftOut["submissions"][export.NoResearchConsent])
+
+	// Both clocks tell a consistent story: an item precedes the decision
+	// on it, a decision the appeal against it, an appeal its decision; and
+	// nothing is recorded before it occurred.
+	occurred := map[string]time.Time{}
+	for _, table := range []string{"submissions", "comments", "statements", "moderation_decisions", "appeals"} {
+		for _, row := range csvRows(t, filepath.Join(out, table+".csv")) {
+			o, r := parseTime(t, row["occurred_at"]), parseTime(t, row["recorded_at"])
+			assert.False(t, r.Before(o), "%s %s recorded before it occurred", table, row["id"])
+			occurred[row["id"]] = o
+		}
+	}
+	for _, d := range csvRows(t, filepath.Join(out, "moderation_decisions.csv")) {
+		if item, ok := occurred[d["item_id"]]; ok {
+			assert.False(t, occurred[d["id"]].Before(item), "decision %s before its item", d["id"])
+		}
+	}
+	appeals := csvRows(t, filepath.Join(out, "appeals.csv"))
+	require.NotEmpty(t, appeals)
+	for _, a := range appeals {
+		filed := occurred[a["id"]]
+		assert.False(t, filed.Before(occurred[a["decision_id"]]), "appeal %s filed before the decision it appeals", a["id"])
+		if a["decided_occurred_at"] != "" {
+			assert.False(t, parseTime(t, a["decided_occurred_at"]).Before(filed), "appeal %s decided before it was filed", a["id"])
+		}
+	}
+
 	b, err := os.ReadFile(filepath.Join(out, export.EventsFile))
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"type":"SomethingFuture","version":1`)
 	assert.Contains(t, string(b), `"data":{"removed":true}`)
+}
+
+func csvRows(t *testing.T, name string) []map[string]string {
+	t.Helper()
+	fh, err := os.Open(name)
+	require.NoError(t, err)
+	defer fh.Close()
+	recs, err := csv.NewReader(fh).ReadAll()
+	require.NoError(t, err)
+	var out []map[string]string
+	for _, rec := range recs[1:] {
+		row := map[string]string{}
+		for i, v := range rec {
+			row[recs[0][i]] = v
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func parseTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err)
+	return tm
 }
