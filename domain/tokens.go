@@ -1,5 +1,7 @@
 package domain
 
+import "slices"
+
 // Tokens is the state of the "tokens" stream.
 type Tokens struct {
 	ByID   map[string]*Token
@@ -99,4 +101,28 @@ func (t Tokens) Revoke(cmd RevokeToken) ([]Event, error) {
 		return nil, err
 	}
 	return []Event{&TokenRevoked{TokenID: cmd.TokenID, Reason: cmd.Reason, RevokedBy: cmd.By.ID}}, nil
+}
+
+// RevokeParticipant revokes every live token bound to a participant, as a
+// granted erasure requires (their account closes with it). It returns no
+// events when none is live, so a retried request appends nothing twice.
+func (t Tokens) RevokeParticipant(participantID, reason string, by Actor) ([]Event, error) {
+	if err := by.require("revoke a participant's tokens", RoleAdmin); err != nil {
+		return nil, err
+	}
+	if err := checkOptionalText("reason", reason, maxLong); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for id, tok := range t.ByID {
+		if tok.Participant == participantID && !tok.Revoked {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids) // map order must not decide the event order
+	evs := make([]Event, 0, len(ids))
+	for _, id := range ids {
+		evs = append(evs, &TokenRevoked{TokenID: id, Reason: reason, RevokedBy: by.ID})
+	}
+	return evs, nil
 }

@@ -61,6 +61,9 @@ type Service struct {
 	observe func(d time.Duration, events int, err error)
 
 	tokens tokenIndex
+	// onErasure are told, inside the request that grants an erasure, whose
+	// account closed (see WithErasureHook).
+	onErasure []func(ctx context.Context, participantID string) error
 
 	// locks serialise commands on the same stream inside this process (a
 	// stream hashes to one of a fixed set, so memory stays bounded), making
@@ -82,6 +85,18 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // metrics.
 func WithAppendObserver(f func(d time.Duration, events int, err error)) Option {
 	return func(s *Service) { s.observe = f }
+}
+
+// WithErasureHook adds f to the hooks a granted erasure runs in its own
+// request, after the participant's tokens are revoked and before their
+// keys are shredded: the place to end the participant's web sessions (the
+// auth package's session store). f must be idempotent — a retried request
+// runs it again — and an error fails the request, which the caller retries.
+// Sessions kept in another process can instead follow the log: a granted
+// ErasureDecided on participant-<id>, and the TokenRevoked events with the
+// reason "erasure granted (request …)" on the tokens stream.
+func WithErasureHook(f func(ctx context.Context, participantID string) error) Option {
+	return func(s *Service) { s.onErasure = append(s.onErasure, f) }
 }
 
 // New returns a service over store and keys. The token index is built from

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -35,8 +36,12 @@ func (s *Service) AnswerSurvey(ctx context.Context, actor domain.Actor, processI
 		})
 }
 
-// DecideErasure decides participant id's erasure request; a granted one
-// shreds the participant's keys like a participant-scoped disposal.
+// DecideErasure decides participant id's erasure request. A granted one
+// closes the account in the same request — every token of the participant
+// is revoked (TokenRevoked on the tokens stream) and the erasure hooks run
+// (web sessions end) — and then shreds the participant's keys like a
+// participant-scoped disposal. Each step is idempotent, so a request
+// retried after a crash finishes what the first attempt began.
 func (s *Service) DecideErasure(ctx context.Context, actor domain.Actor, id string, r Request[domain.DecideErasure]) (Result, error) {
 	m := metaOf(actor, r)
 	c := r.Command
@@ -47,8 +52,42 @@ func (s *Service) DecideErasure(ctx context.Context, actor domain.Actor, id stri
 	if err != nil || c.Outcome != domain.ErasureGranted {
 		return res, err
 	}
+	revoked, err := s.revokeParticipantTokens(ctx, m, id, "erasure granted (request "+c.RequestID+")")
+	if err != nil {
+		return res, err
+	}
+	res.Events = append(res.Events, revoked.Events...)
+	for _, hook := range s.onErasure {
+		if err := hook(ctx, id); err != nil {
+			return res, fmt.Errorf("ledger: ending the participant's sessions: %w", err)
+		}
+	}
 	return s.shred(ctx, m, res, c.RequestID, domain.ScopeParticipant, id)
 }
+
+// revokeParticipantTokens revokes every live token bound to participant id
+// and reloads the token index, so the tokens stop working at once in this
+// process (other processes reload within a second, see Authenticate).
+func (s *Service) revokeParticipantTokens(ctx context.Context, m meta, id, reason string) (Result, error) {
+	m.salt = "revoke-tokens"
+	m.ifMatch = nil // the caller's revision was for the decision
+	res, err := s.execute(ctx, m, id, domain.TokensStream, nil, func(cur []domain.Event) ([]domain.Event, error) {
+		evs, err := domain.Fold[domain.Tokens](cur).RevokeParticipant(id, reason, m.actor)
+		if err == nil && len(evs) == 0 {
+			return nil, errNoTokens
+		}
+		return evs, err
+	})
+	if errors.Is(err, errNoTokens) {
+		return Result{ID: id}, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return res, s.LoadTokens(ctx)
+}
+
+var errNoTokens = errors.New("ledger: no live token")
 
 // Dispose records a disposal decision (gallringsbeslut) on the subject's
 // stream, destroys the data keys in its scope and records which.

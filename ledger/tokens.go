@@ -114,7 +114,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	t.mu.RLock()
 	te, stale := t.byHash[h], s.now().Sub(t.lastLoad) > time.Second
 	t.mu.RUnlock()
-	if te == nil && stale {
+	// Reload at most once a second, also for a known token: a revocation
+	// appended by another process (an erasure granted there) then stops
+	// the token here within a second.
+	if stale {
 		if err := s.LoadTokens(ctx); err != nil {
 			return Principal{}, err
 		}
@@ -148,6 +151,16 @@ func (s *Service) IssueToken(ctx context.Context, actor domain.Actor, r Request[
 	}
 	token := base64.RawURLEncoding.EncodeToString(secret[:])
 	id := m.newID("token")
+	if r.Command.Role == domain.RoleParticipant && r.Command.Participant != "" {
+		// A granted erasure closed the account: no new token opens it.
+		p, err := s.load(ctx, domain.StreamForParticipant(r.Command.Participant))
+		if err != nil {
+			return Result{}, err
+		}
+		if st := domain.Fold[domain.Participant](p.events); st.Erased || st.Disposed {
+			return Result{}, fmt.Errorf("participant %s's data has been erased or disposed: %w", r.Command.Participant, domain.ErrConflict)
+		}
+	}
 	issued := false
 	res, err := s.execute(ctx, m, id, domain.TokensStream, nil, func(cur []domain.Event) ([]domain.Event, error) {
 		evs, err := domain.Fold[domain.Tokens](cur).Issue(domain.IssueToken{TokenID: id, Name: r.Command.Name,
