@@ -44,7 +44,9 @@ func TestResearchExportLoadsInDuckDB(t *testing.T) {
 	dres, err := export.Run(d.ctx, export.Source{Store: d.store, Log: log, Keys: d.keys, Secret: []byte("polis-secret-polis-secret-polis-")},
 		export.Options{Kind: export.Research, Dir: ddir, Recipient: "eva.strand"})
 	require.NoError(t, err)
-	t.Run("dialogue", func(t *testing.T) { checkDuckDB(t, node, tool, ddir, dres, []string{"processes", "statements", "votes"}) })
+	t.Run("dialogue", func(t *testing.T) {
+		checkDuckDB(t, node, tool, ddir, dres, []string{"processes", "statements", "votes"})
+	})
 }
 
 func checkDuckDB(t *testing.T, node, tool, dir string, res export.Result, tableNames []string) {
