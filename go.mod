@@ -18,6 +18,7 @@ require (
 	github.com/prometheus/client_model v0.6.3
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/mod v0.42.0
+	gonum.org/v1/gonum v0.17.0
 	google.golang.org/grpc v1.67.1
 )
 
