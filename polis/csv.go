@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/malmo/participation-ledger/opinion"
 )
 
 // File names of a Polis export.
@@ -378,8 +380,9 @@ func Write(dir string, c *Conversation) ([]File, error) {
 }
 
 // participantsVotes is Polis's participant × comment matrix of latest
-// votes. Polis fills group-id from its clustering; the ledger does not
-// cluster, so it is empty.
+// votes, with each participant's opinion group (group-id, computed by
+// package opinion from these latest votes and the comments' moderation;
+// empty for participants not in the conversation, as in Polis).
 func participantsVotes(c *Conversation, latest map[Key]int) [][]string {
 	ids := make([]int, 0, len(c.Comments))
 	for _, cm := range c.Comments {
@@ -402,6 +405,7 @@ func participantsVotes(c *Conversation, latest map[Key]int) [][]string {
 		pids = append(pids, p)
 	}
 	slices.Sort(pids)
+	groups := opinionGroups(c, latest, pids, ids)
 	hdr := []string{"participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree"}
 	for _, id := range ids {
 		hdr = append(hdr, strconv.Itoa(id))
@@ -424,9 +428,36 @@ func participantsVotes(c *Conversation, latest map[Key]int) [][]string {
 				nd++
 			}
 		}
-		rows = append(rows, append([]string{strconv.Itoa(p), "", strconv.Itoa(authored[p]), strconv.Itoa(nv), strconv.Itoa(na), strconv.Itoa(nd)}, cells...))
+		group := ""
+		if g, ok := groups[p]; ok {
+			group = strconv.Itoa(g)
+		}
+		rows = append(rows, append([]string{strconv.Itoa(p), group, strconv.Itoa(authored[p]), strconv.Itoa(nv), strconv.Itoa(na), strconv.Itoa(nd)}, cells...))
 	}
 	return rows
+}
+
+// opinionGroups returns the opinion group of each participant grouped.
+func opinionGroups(c *Conversation, latest map[Key]int, pids, cids []int) map[int]int {
+	m := opinion.NewMatrix(len(pids), len(cids))
+	for k, v := range latest {
+		p, _ := slices.BinarySearch(pids, k.Voter)
+		s, _ := slices.BinarySearch(cids, k.Comment)
+		m.Set(p, s, v)
+	}
+	for _, cm := range c.Comments {
+		if cm.Moderated == ModeratedOut {
+			s, _ := slices.BinarySearch(cids, cm.ID)
+			m.ModerateOut(s)
+		}
+	}
+	out := map[int]int{}
+	for i, pl := range opinion.Compute(m, opinion.Options{}).Participants {
+		if pl.Group >= 0 {
+			out[pids[i]] = pl.Group
+		}
+	}
+	return out
 }
 
 // Key is a (comment, voter) pair.

@@ -446,3 +446,40 @@ func TestEmptyBodyOnlyForModeratedOut(t *testing.T) {
 	require.ErrorIs(t, err, polis.ErrFormat)
 	assert.Contains(t, err.Error(), "comments.csv line 2: not a valid Polis export: comment 53 has an empty comment-body")
 }
+
+// groupIDs reads participants-votes.csv's group-id column.
+func groupIDs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, "group-id", recs[0][1])
+	out := map[string]string{}
+	for _, r := range recs[1:] {
+		if r[1] != "" {
+			out[r[0]] = r[1]
+		}
+	}
+	return out
+}
+
+// TestExportFillsGroupID: the export's participants-votes.csv carries the
+// opinion groups, for the same participants Polis grouped.
+func TestExportFillsGroupID(t *testing.T) {
+	e := newEnv(t)
+	res := e.importDir(filepath.Join(samples, conversations[0]))
+	out := t.TempDir()
+	_, err := polis.Export(e.ctx, e.store, e.open, res.ProcessID, out, polis.ExportOptions{})
+	require.NoError(t, err)
+	ours := groupIDs(t, filepath.Join(out, polis.ParticipantsVotesFile))
+	theirs := groupIDs(t, filepath.Join(samples, conversations[0], polis.ParticipantsVotesFile))
+	assert.Len(t, ours, len(theirs))
+	distinct := map[string]bool{}
+	for pid, g := range ours {
+		assert.Contains(t, theirs, pid)
+		distinct[g] = true
+	}
+	assert.Len(t, distinct, 2)
+}
