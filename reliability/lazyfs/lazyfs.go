@@ -231,6 +231,7 @@ var (
 	_ fs.NodeUnlinker   = (*node)(nil)
 	_ fs.NodeRmdirer    = (*node)(nil)
 	_ fs.NodeRenamer    = (*node)(nil)
+	_ fs.NodeLinker     = (*node)(nil)
 	_ fs.NodeStatfser   = (*node)(nil)
 	_ fs.NodeOpendirer  = (*node)(nil)
 	_ fs.NodeReaddirer  = (*node)(nil)
@@ -568,6 +569,27 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 		return syscall.ENOTEMPTY
 	}
 	return 0
+}
+
+// Link adds a name for an existing file (a hard link), as exclusive
+// creation by link(2) does. After a power cut every durable name is a file
+// of its own with the inode's durable data.
+func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	if errno := n.fs.checkWrite(); errno != 0 {
+		return nil, errno
+	}
+	if n.GetChild(name) != nil {
+		return nil, syscall.EEXIST
+	}
+	t := target.EmbeddedInode()
+	tn := t.Operations().(*node)
+	if tn.dir {
+		return nil, syscall.EPERM
+	}
+	tn.fill(&out.Attr)
+	return t, 0
 }
 
 const (

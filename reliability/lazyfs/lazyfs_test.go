@@ -219,3 +219,23 @@ func TestFaults(t *testing.T) {
 	assert.Equal(t, "<absent>", content(t, p("b")), "b's name was never synced")
 	assert.Positive(t, f.Syncs())
 }
+
+func TestHardLinkCreatesExclusively(t *testing.T) {
+	f, dir := mount(t)
+	p := func(name string) string { return filepath.Join(dir, name) }
+	write(t, p("key.tmp"), "secret", true)
+	require.NoError(t, os.Link(p("key.tmp"), p("key")))
+	assert.ErrorIs(t, os.Link(p("key.tmp"), p("key")), os.ErrExist)
+	require.NoError(t, os.Remove(p("key.tmp")))
+	assert.Equal(t, "secret", content(t, p("key")))
+	restart(t, f)
+	assert.Equal(t, "<absent>", content(t, p("key")), "the link was never made durable")
+
+	write(t, p("key.tmp"), "secret", true)
+	require.NoError(t, os.Link(p("key.tmp"), p("key")))
+	require.NoError(t, os.Remove(p("key.tmp")))
+	syncDir(t, dir)
+	restart(t, f)
+	assert.Equal(t, "secret", content(t, p("key")))
+	assert.Equal(t, "<absent>", content(t, p("key.tmp")))
+}
