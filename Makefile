@@ -5,7 +5,7 @@ DATA    ?= ./data
 ADDR    ?= 127.0.0.1:8080
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run build test check bench fmt vet staticcheck race clean
+.PHONY: run build test check bench reliability fmt vet staticcheck race clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ledger
@@ -24,7 +24,7 @@ run: build
 	$(BIN) serve --data $(DATA) --addr $(ADDR)
 
 test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 check: fmt vet staticcheck race
 
@@ -43,6 +43,12 @@ race:
 # Reproducible benchmark harness: prints ratios against baselines measured in the same run.
 bench: build
 	$(BIN) bench $(BENCHFLAGS)
+
+# The long fault suites: 1 000 kill -9 cycles and 500 power cuts under
+# concurrent HTTP writers (make test runs 25 of each). Needs root and FUSE.
+reliability:
+	$(GO) test -count=1 -timeout 180m -v -run 'TestKill|TestPowerLoss' ./reliability/ \
+		-reliability.kills 1000 -reliability.cuts 500
 
 clean:
 	rm -rf bin

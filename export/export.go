@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/malmo/participation-ledger/durable"
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/integrity"
 	"github.com/malmo/participation-ledger/privacy"
@@ -241,7 +242,7 @@ func Run(ctx context.Context, src Source, opt Options) (Result, error) {
 	if src.Log == nil {
 		return Result{}, fmt.Errorf("%w: no integrity log to sign the export's checkpoint", ErrInvalid)
 	}
-	if err := os.MkdirAll(opt.Dir, 0o750); err != nil {
+	if err := durable.MkdirAll(opt.Dir, 0o750); err != nil {
 		return Result{}, err
 	}
 	st, resumed, err := loadState(opt)
@@ -770,23 +771,7 @@ func writeFile(dir, name string, b []byte) (ManifestFile, error) {
 }
 
 func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := durable.WriteFile(path, b, 0o640); err != nil {
 		return fmt.Errorf("export: %s: %w", filepath.Base(path), err)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/malmo/participation-ledger/durable"
 )
 
 // idempotency remembers, per (token, Idempotency-Key), the hash of the
@@ -53,7 +55,7 @@ func openIdempotency(dir string, limit int) (*idempotency, error) {
 	if dir == "" {
 		return s, nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := durable.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ledgerhttp: %w", err)
 	}
 	s.path = filepath.Join(dir, idemFile)
@@ -176,28 +178,18 @@ func (s *idempotency) rewriteLocked() error {
 		s.file.Close()
 		s.file = nil
 	}
-	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("ledgerhttp: %w", err)
-	}
-	w := bufio.NewWriter(f)
+	var b []byte
 	for _, k := range s.order {
-		b, err := json.Marshal(s.records[k])
+		line, err := json.Marshal(s.records[k])
 		if err != nil {
-			f.Close()
 			return fmt.Errorf("ledgerhttp: %w", err)
 		}
-		w.Write(append(b, '\n'))
+		b = append(append(b, line...), '\n')
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
+	if err := durable.WriteFile(s.path, b, 0o600); err != nil {
 		return fmt.Errorf("ledgerhttp: %w", err)
 	}
-	f.Close()
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("ledgerhttp: %w", err)
-	}
+	var err error
 	s.file, err = os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("ledgerhttp: %w", err)

@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/malmo/participation-ledger/durable"
 )
 
 // DefaultOrigin is the checkpoint origin line (and signing key name) unless
@@ -122,7 +124,7 @@ func loadKey(path, name string, create bool) (signingKey, error) {
 		if gerr != nil {
 			return signingKey{}, fmt.Errorf("integrity: generate signing key: %w", gerr)
 		}
-		if err := writeNew(path, []byte(skey+"\n"), 0o600); err != nil {
+		if err := durable.CreateExclusive(path, []byte(skey+"\n"), 0o600); err != nil {
 			if !errors.Is(err, os.ErrExist) {
 				return signingKey{}, fmt.Errorf("integrity: write signing key: %w", err)
 			}
@@ -162,22 +164,4 @@ func parseSignerKey(skey string) (signingKey, error) {
 		return signingKey{}, errors.New("integrity: signing key hash does not match its key")
 	}
 	return signingKey{signer: signer, verifier: vkey}, nil
-}
-
-// writeNew creates path (failing if it exists) with data, durably.
-func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

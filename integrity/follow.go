@@ -12,6 +12,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/malmo/participation-ledger/durable"
 	"github.com/malmo/participation-ledger/eventstore"
 )
 
@@ -201,60 +202,21 @@ func (l *Log) SignCheckpoint() (SignedCheckpoint, error) {
 	return sc, nil
 }
 
-// appendSynced appends b to path and fsyncs it.
+// appendSynced appends b to path and fsyncs it (and a new file's name).
 func appendSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("integrity: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := durable.Append(path, b, 0o644); err != nil {
 		return fmt.Errorf("integrity: append %s: %w", filepath.Base(path), err)
 	}
 	return nil
 }
 
 // writeAtomic replaces path with b so that readers see the old or the new
-// content, never a mix, and the new content survives a crash.
+// content, never a mix, and the new content survives a power cut.
 func writeAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("integrity: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := durable.WriteFile(path, b, mode); err != nil {
 		return fmt.Errorf("integrity: write %s: %w", filepath.Base(path), err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // repairAll cuts a torn last record off the checkpoint history.

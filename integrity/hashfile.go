@@ -7,9 +7,12 @@ import (
 	"io"
 	"math/bits"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/malmo/participation-ledger/durable"
 )
 
 // The hash file is a flat array of 32-byte hashes: the hash with stored-hash
@@ -51,6 +54,11 @@ func openHashFile(path string) (*hashFile, error) {
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("integrity: stat hash file: %w", err)
+	}
+	// The file's name must survive a power cut as its synced hashes do.
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("integrity: %w", err)
 	}
 	h := &hashFile{f: f}
 	n := leavesIn(st.Size() / tlog.HashSize)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/malmo/participation-ledger/durable"
 	"github.com/malmo/participation-ledger/eventstore"
 )
 
@@ -139,7 +140,7 @@ type Log struct {
 func Open(dir string, opts ...Option) (*Log, error) {
 	cfg := newConfig(opts)
 	p := pathsIn(dir)
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+	if err := durable.MkdirAll(p.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("integrity: %w", err)
 	}
 	lock, err := lockFile(p.lock)
@@ -246,7 +247,7 @@ func resolveKey(cfg config, p paths) (signingKey, error) {
 func KeyVerifier(dir string, opts ...Option) (string, error) {
 	cfg := newConfig(opts)
 	p := pathsIn(dir)
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+	if err := durable.MkdirAll(p.dir, 0o755); err != nil {
 		return "", fmt.Errorf("integrity: %w", err)
 	}
 	key, err := resolveKey(cfg, p)

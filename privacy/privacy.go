@@ -29,6 +29,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/malmo/participation-ledger/durable"
 )
 
 // ErrShredded means the subject's key was destroyed: the data is disposed.
@@ -70,7 +72,7 @@ type Keys struct {
 
 // Open opens (creating if needed) the key store in dir.
 func Open(dir string) (*Keys, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := durable.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("privacy: %w", err)
 	}
 	k := &Keys{dir: dir, keys: map[string]*keyFile{}}
@@ -294,7 +296,7 @@ func (k *Keys) create(p string, kf *keyFile) error {
 	if fi, err := os.Stat(p); err == nil {
 		kf.stamp = stampOf(fi)
 	}
-	if err := syncDir(k.dir); err != nil {
+	if err := durable.SyncDir(k.dir); err != nil {
 		return fmt.Errorf("privacy: writing key: %w", err)
 	}
 	return nil
@@ -312,7 +314,7 @@ func (k *Keys) write(p string, kf *keyFile) error {
 		if fi, serr := os.Stat(p); serr == nil {
 			kf.stamp = stampOf(fi)
 		}
-		err = syncDir(k.dir)
+		err = durable.SyncDir(k.dir)
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -370,15 +372,6 @@ func overwrite(p string) error {
 		return fmt.Errorf("privacy: %w", err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {

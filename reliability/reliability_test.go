@@ -25,7 +25,7 @@ const writers = 16
 // and the oracle runs.
 func faultCycles(t *testing.T, n int, dataDir string, fault func(p *proc), recover func()) {
 	src := rng(t)
-	r := &ledgerRun{w: setup(t, dataDir, 8)}
+	r := &ledgerRun{w: setup(t, dataDir, 8), dataDir: dataDir}
 	recover() // the set-up's acknowledged writes must survive a fault too
 	startup := 0
 	for i := range n {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/malmo/participation-ledger/durable"
 	"github.com/malmo/participation-ledger/eventstore"
 )
 
@@ -313,26 +314,10 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+	if err := durable.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return err
 	}
-	tmp := dst + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, dst)
+	return durable.WriteFile(dst, b, 0o600)
 }
 
 func ignoreClosed(err error) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/malmo/participation-ledger/durable"
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/eventstore/embedded"
 	"github.com/malmo/participation-ledger/eventstore/kurrent"
@@ -105,7 +106,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+	if err := durable.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return nil, err
 	}
 	n := &node{dataDir: cfg.dataDir, log: log, reg: prometheus.NewRegistry()}
@@ -256,7 +257,12 @@ func secret(path string) ([]byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	// Durably and exclusively: a pseudonym key lost to a power cut, or two
+	// processes each making one, would give staff other pseudonyms.
+	if err := durable.CreateExclusive(path, b, 0o600); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return secret(path)
+		}
 		return nil, err
 	}
 	return b, nil
