@@ -103,6 +103,16 @@ type Event struct {
 	RecordedAt time.Time // when the ledger appended it (UTC, microseconds)
 }
 
+// CanonicalEvent is a stored event as its canonical bytes (see Canonical),
+// for readers that need the bytes rather than the fields: the integrity log,
+// whose leaves they are, and exports. Stores that keep events in this form
+// (the embedded store) offer ReadCanonical and SubscribeCanonical, which
+// skip parsing.
+type CanonicalEvent struct {
+	Position Position
+	Bytes    []byte
+}
+
 // AppendResult describes a successful (or idempotently repeated) append.
 type AppendResult struct {
 	// Events are the stored events, in order, with Revision, Position and

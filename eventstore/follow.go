@@ -18,23 +18,34 @@ func Follow(ctx context.Context, after Position, pageSize int,
 	moved func() <-chan struct{},
 	read func(ctx context.Context, after Position, limit int) ([]Event, error),
 	done <-chan struct{}) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+	return FollowPages(ctx, after, pageSize, moved, read, func(e Event) Position { return e.Position }, done)
+}
+
+// FollowPages is Follow for pages of any element that has a position, such
+// as the embedded store's canonical bytes (CanonicalEvent).
+func FollowPages[E any](ctx context.Context, after Position, pageSize int,
+	moved func() <-chan struct{},
+	read func(ctx context.Context, after Position, limit int) ([]E, error),
+	position func(E) Position,
+	done <-chan struct{}) iter.Seq2[E, error] {
+	return func(yield func(E, error) bool) {
+		var zero E
 		for {
 			wake := moved()
 			page, err := read(ctx, after, pageSize)
 			if err != nil {
-				yield(Event{}, err)
+				yield(zero, err)
 				return
 			}
 			for _, e := range page {
 				if err := ctx.Err(); err != nil {
-					yield(Event{}, err)
+					yield(zero, err)
 					return
 				}
 				if !yield(e, nil) {
 					return
 				}
-				after = e.Position
+				after = position(e)
 			}
 			if len(page) > 0 {
 				continue
@@ -42,10 +53,10 @@ func Follow(ctx context.Context, after Position, pageSize int,
 			select {
 			case <-wake:
 			case <-ctx.Done():
-				yield(Event{}, ctx.Err())
+				yield(zero, ctx.Err())
 				return
 			case <-done:
-				yield(Event{}, ErrClosed)
+				yield(zero, ErrClosed)
 				return
 			}
 		}

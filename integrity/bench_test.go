@@ -2,6 +2,7 @@ package integrity
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/malmo/participation-ledger/eventstore"
+	"github.com/malmo/participation-ledger/eventstore/embedded"
 )
 
 // benchEvent is a typical event: a comment of a few hundred bytes.
@@ -90,4 +92,50 @@ func BenchmarkVerifyLeaves(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkFollowEmbedded is the whole cost of following the embedded store
+// per event, as Run pays it: reading a page from Pebble and adding it, by
+// the stored canonical bytes ("canonical") or by parsing each event and
+// encoding it again ("parsed", what the log did before).
+func BenchmarkFollowEmbedded(b *testing.B) {
+	s, err := embedded.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 20_000
+	ctx := context.Background()
+	for i := 0; i < n; i += 100 {
+		batch := make([]eventstore.EventData, 100)
+		for j := range batch {
+			e := benchEvent(i + j + 1)
+			batch[j] = eventstore.EventData{ID: e.ID, Type: e.Type, Version: e.Version, Data: e.Data, Metadata: e.Metadata}
+		}
+		if _, err := s.Append(ctx, fmt.Sprintf("submission-%d", i), eventstore.NoStream(), batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		store eventstore.Store
+	}{{"canonical", s}, {"parsed", onlyStore{s}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				l, err := Open(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := l.CatchUp(ctx, tc.store); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				l.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(n*b.N), "ns/event")
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,6 +20,14 @@ import (
 // catchUpPage is how many events CatchUp reads per store call.
 const catchUpPage = 1000
 
+// canonicalStore is what a store offers that keeps events as their
+// canonical bytes (the embedded store): the log then hashes the stored bytes
+// as they are, instead of parsing each event and encoding it again.
+type canonicalStore interface {
+	ReadCanonical(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.CanonicalEvent, error)
+	SubscribeCanonical(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.CanonicalEvent, error]
+}
+
 // CatchUp adds every event the store has beyond Size(). It fails if the
 // store has fewer events than the tree: the store lost or dropped events
 // that were already hashed (and perhaps signed).
@@ -30,16 +39,31 @@ func (l *Log) CatchUp(ctx context.Context, store eventstore.Store) error {
 	if n := l.Size(); int64(head) < n {
 		return fmt.Errorf("%w: the store ends at position %d, but the tree already has %d leaves", ErrMismatch, head, n)
 	}
+	cs, raw := store.(canonicalStore)
 	for {
-		evs, err := store.ReadAll(ctx, eventstore.Position(l.Size()), catchUpPage)
-		if err != nil {
-			return fmt.Errorf("integrity: read store: %w", err)
+		after := eventstore.Position(l.Size())
+		var n int
+		if raw {
+			evs, err := cs.ReadCanonical(ctx, after, catchUpPage)
+			if err != nil {
+				return fmt.Errorf("integrity: read store: %w", err)
+			}
+			n, err = len(evs), l.AddCanonical(evs...)
+			if err != nil {
+				return err
+			}
+		} else {
+			evs, err := store.ReadAll(ctx, after, catchUpPage)
+			if err != nil {
+				return fmt.Errorf("integrity: read store: %w", err)
+			}
+			n, err = len(evs), l.Add(evs...)
+			if err != nil {
+				return err
+			}
 		}
-		if len(evs) == 0 {
+		if n == 0 {
 			return nil
-		}
-		if err := l.Add(evs...); err != nil {
-			return err
 		}
 	}
 }
@@ -64,13 +88,25 @@ func (l *Log) Run(ctx context.Context, store eventstore.Store) error {
 	}()
 
 	var err error
-	for ev, serr := range store.Subscribe(runCtx, eventstore.Position(l.Size())) {
-		if serr != nil {
-			err = serr
-			break
+	if cs, ok := store.(canonicalStore); ok {
+		for ev, serr := range cs.SubscribeCanonical(runCtx, eventstore.Position(l.Size())) {
+			if serr != nil {
+				err = serr
+				break
+			}
+			if err = l.AddCanonical(ev); err != nil {
+				break
+			}
 		}
-		if err = l.Add(ev); err != nil {
-			break
+	} else {
+		for ev, serr := range store.Subscribe(runCtx, eventstore.Position(l.Size())) {
+			if serr != nil {
+				err = serr
+				break
+			}
+			if err = l.Add(ev); err != nil {
+				break
+			}
 		}
 	}
 	cancel()

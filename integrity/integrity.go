@@ -290,40 +290,67 @@ func (l *Log) Size() int64 {
 
 // Add appends events to the tree. They must continue the log: the first has
 // Position Size()+1 and the rest follow densely. Add does no I/O beyond an
-// occasional unsynced write of hashes, so it costs a SHA-256 of the event
-// and about two more of 65 bytes.
+// occasional unsynced write of hashes, so it costs a SHA-256 of the event's
+// canonical bytes (which it encodes) and about two more of 65 bytes.
 func (l *Log) Add(events ...eventstore.Event) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for _, ev := range events {
+		l.scrap = eventstore.AppendCanonical(l.scrap[:0], ev)
+		if err := l.addLocked(ev.Position, l.scrap); err != nil {
+			return err
+		}
+	}
+	if cap(l.scrap) > 1<<20 {
+		l.scrap = nil // do not pin one huge event's buffer
+	}
+	l.added()
+	return nil
+}
+
+// AddCanonical is Add for events given as the canonical bytes a store keeps
+// (the leaf input by design): it hashes them as they are, without parsing or
+// re-encoding. That the bytes are canonical is the store's promise; `ledger
+// verify` checks it.
+func (l *Log) AddCanonical(events ...eventstore.CanonicalEvent) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ev := range events {
+		if err := l.addLocked(ev.Position, ev.Bytes); err != nil {
+			return err
+		}
+	}
+	l.added()
+	return nil
+}
+
+// addLocked adds the leaf at pos with leaf input canon.
+func (l *Log) addLocked(pos eventstore.Position, canon []byte) error {
 	if l.closed {
 		return ErrClosed
 	}
 	if l.failed != nil {
 		return l.failed
 	}
-	for _, ev := range events {
-		if int64(ev.Position) != l.hf.n+1 {
-			return fmt.Errorf("integrity: event at position %d does not follow the tree of size %d", ev.Position, l.hf.n)
-		}
-		l.scrap = eventstore.AppendCanonical(l.scrap[:0], ev)
-		if err := l.hf.add(tlog.RecordHash(l.scrap)); err != nil {
-			return err
-		}
-		if l.anchor != nil && l.hf.n == l.anchor.Size {
-			if err := l.checkAnchorLocked(); err != nil {
-				return err
-			}
-		}
+	if int64(pos) != l.hf.n+1 {
+		return fmt.Errorf("integrity: event at position %d does not follow the tree of size %d", pos, l.hf.n)
 	}
-	if cap(l.scrap) > 1<<20 {
-		l.scrap = nil // do not pin one huge event's buffer
+	if err := l.hf.add(tlog.RecordHash(canon)); err != nil {
+		return err
 	}
+	if l.anchor != nil && l.hf.n == l.anchor.Size {
+		return l.checkAnchorLocked()
+	}
+	return nil
+}
+
+// added tells the metrics and the checkpoint loop that leaves were added.
+func (l *Log) added() {
 	l.metrics.size.Set(float64(l.hf.n))
 	select {
 	case l.dirty <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 func (l *Log) checkAnchorLocked() error {

@@ -215,48 +215,88 @@ func (s *Store) acquire(ctx context.Context) (release func(), err error) {
 
 // ReadAll reads at most limit events with Position > after, in order.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Event, error) {
-	release, err := s.acquire(ctx)
+	var out []eventstore.Event
+	err := s.scan(ctx, after, limit, func(n int) { out = make([]eventstore.Event, 0, n) },
+		func(pos eventstore.Position, v []byte) error {
+			e, err := eventstore.ParseCanonical(v, pos)
+			if err != nil {
+				return fmt.Errorf("embedded: event %d: %w", pos, err)
+			}
+			out = append(out, e)
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// ReadCanonical is ReadAll without parsing: the events' canonical bytes as
+// stored, which the integrity log hashes as they are (they are its leaves).
+// The bytes of one page share one allocation.
+func (s *Store) ReadCanonical(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.CanonicalEvent, error) {
+	var out []eventstore.CanonicalEvent
+	var slab []byte
+	err := s.scan(ctx, after, limit, func(n int) { out = make([]eventstore.CanonicalEvent, 0, n) },
+		func(pos eventstore.Position, v []byte) error {
+			if len(slab)+len(v) > cap(slab) {
+				slab = make([]byte, 0, max(256<<10, len(v)))
+			}
+			slab = append(slab, v...)
+			out = append(out, eventstore.CanonicalEvent{Position: pos, Bytes: slab[len(slab)-len(v) : len(slab) : len(slab)]})
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scan calls each, in order, for every stored event with Position > after,
+// at most limit and not past the published head, after telling size how
+// many there will be. v is valid only during the call.
+func (s *Store) scan(ctx context.Context, after eventstore.Position, limit int, size func(n int),
+	each func(pos eventstore.Position, v []byte) error) error {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
 	defer release()
 	if limit <= 0 || limit > eventstore.MaxReadLimit {
-		return nil, fmt.Errorf("%w: read limit %d outside 1..%d", eventstore.ErrInvalid, limit, eventstore.MaxReadLimit)
+		return fmt.Errorf("%w: read limit %d outside 1..%d", eventstore.ErrInvalid, limit, eventstore.MaxReadLimit)
 	}
 	head, _ := s.published()
 	if after >= head {
-		return nil, nil
+		return nil
 	}
 	last := min(head, after+eventstore.Position(limit))
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: eventKey(after + 1), UpperBound: eventKey(last + 1)})
 	if err != nil {
-		return nil, fmt.Errorf("embedded: %w", err)
+		return fmt.Errorf("embedded: %w", err)
 	}
 	defer it.Close()
-	out := make([]eventstore.Event, 0, last-after)
+	size(int(last - after))
 	want := after + 1
 	for ok := it.First(); ok; ok = it.Next() {
 		pos, err := parseEventKey(it.Key())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if pos != want {
-			return nil, fmt.Errorf("embedded: log has a gap: want position %d, found %d", want, pos)
+			return fmt.Errorf("embedded: log has a gap: want position %d, found %d", want, pos)
 		}
-		e, err := eventstore.ParseCanonical(it.Value(), pos)
-		if err != nil {
-			return nil, fmt.Errorf("embedded: event %d: %w", pos, err)
+		if err := each(pos, it.Value()); err != nil {
+			return err
 		}
-		out = append(out, e)
 		want++
 	}
 	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("embedded: %w", err)
+		return fmt.Errorf("embedded: %w", err)
 	}
 	if want != last+1 {
-		return nil, fmt.Errorf("embedded: log ends at %d, head is %d", want-1, head)
+		return fmt.Errorf("embedded: log ends at %d, head is %d", want-1, head)
 	}
-	return out, nil
+	return nil
 }
 
 // ReadStream reads events of one stream forwards or backwards.
@@ -368,6 +408,14 @@ const subscribePage = 512
 func (s *Store) Subscribe(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Event, error] {
 	moved := func() <-chan struct{} { _, ch := s.published(); return ch }
 	return eventstore.Follow(ctx, after, subscribePage, moved, s.ReadAll, s.done)
+}
+
+// SubscribeCanonical is Subscribe yielding canonical bytes as stored (see
+// ReadCanonical); the integrity log follows the store with it.
+func (s *Store) SubscribeCanonical(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.CanonicalEvent, error] {
+	moved := func() <-chan struct{} { _, ch := s.published(); return ch }
+	return eventstore.FollowPages(ctx, after, subscribePage, moved, s.ReadCanonical,
+		func(e eventstore.CanonicalEvent) eventstore.Position { return e.Position }, s.done)
 }
 
 // Close stops the committer (queued appends fail with ErrClosed), ends
