@@ -218,6 +218,7 @@ func mustCall(t *testing.T, method, url, token, body string) map[string]any {
 // participants' tokens.
 type world struct {
 	admin        string
+	auditor      string
 	process      string
 	participants []string // tokens
 }
@@ -242,6 +243,7 @@ func setup(t *testing.T, dataDir string, participants int) world {
 		"kind":"proposal","owner_body":"Kommunstyrelsen","case_number":"KS-2026-101","administrations":["Stadskontoret"],
 		"phases":[{"name":"förslag","starts_at":"2026-01-01T00:00:00Z","accepts":["submissions","comments","support"]}],
 		"support_threshold":5,"moderation_mode":"post","policy_reference":"Riktlinjer 2023"}`)["id"].(string)
+	w.auditor = mustCall(t, "POST", p.url+"/v1/tokens", w.admin, `{"name":"revisor","role":"auditor"}`)["token"].(string)
 	for i := range participants {
 		id := mustCall(t, "POST", p.url+"/v1/participants", w.admin,
 			fmt.Sprintf(`{"pseudonym":"deltagare-%d","name":"Person %d","email":"p%d@example.se","language":"sv","research_use":true}`, i, i, i))["id"].(string)
@@ -259,6 +261,7 @@ type op struct {
 	maybe             bool // no answer, or 5xx: it may or may not be stored
 	id, eventID       string
 	position          float64
+	receipt           map[string]any // the answer's receipt (a signed inclusion promise)
 }
 
 func (o *op) body() string {
@@ -271,12 +274,17 @@ type ledgerRun struct {
 	dataDir string
 	mu      sync.Mutex
 	ops     []*op
+	exports []*op             // auditor exports asked for (key, and id once acknowledged)
 	secrets map[string][]byte // key files seen in use, by path in the data directory
 	signed  uint64            // the largest signed checkpoint size served so far
 }
 
 func (r *ledgerRun) send(ctx context.Context, url string, o *op) {
-	status, answer, err := call(ctx, "POST", url+"/v1/processes/"+r.w.process+"/submissions", o.token, o.key, o.body())
+	path, body := "/v1/processes/"+r.w.process+"/submissions", o.body()
+	if o.token == r.w.auditor {
+		path, body = "/v1/exports", `{"kind":"audit"}`
+	}
+	status, answer, err := call(ctx, "POST", url+path, o.token, o.key, body)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
@@ -285,6 +293,7 @@ func (r *ledgerRun) send(ctx context.Context, url string, o *op) {
 		o.id, _ = answer["id"].(string)
 		o.eventID, _ = answer["event_id"].(string)
 		o.position, _ = answer["position"].(float64)
+		o.receipt, _ = answer["receipt"].(map[string]any)
 	case err != nil || status >= 500:
 		o.maybe = true
 	default:
@@ -317,13 +326,96 @@ func (r *ledgerRun) write(ctx context.Context, url string, writers int, src *ran
 	wg.Wait()
 }
 
+// export asks for an auditor export, while the writers write.
+func (r *ledgerRun) export(ctx context.Context, url string) {
+	o := &op{key: uuid.NewString(), token: r.w.auditor}
+	r.mu.Lock()
+	r.exports = append(r.exports, o)
+	r.mu.Unlock()
+	r.send(ctx, url, o)
+}
+
+// verifyExports runs `ledger verify --export` on every acknowledged export
+// (the ledger stopped): an export cut by a fault and resumed by its retry
+// must verify like any other.
+func (r *ledgerRun) verifyExports(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for _, o := range r.exports {
+		require.True(t, o.acked, "export %s never acknowledged", o.key)
+		out, err := exec.Command(ledger, "verify", "--export", filepath.Join(r.dataDir, "exports", o.id)).CombinedOutput()
+		require.NoError(t, err, "ledger verify --export %s:\n%s", o.id, out)
+		n++
+	}
+	return n
+}
+
+// checkReceipts completes every acknowledged write's receipt from the
+// running ledger — its leaf hash must be the one promised, whatever faults
+// came between — and verifies a sample of the completed receipts offline
+// with `ledger verify --receipt`.
+func (r *ledgerRun) checkReceipts(t *testing.T, url string, src *rand.Rand) int {
+	t.Helper()
+	keyAnswer := mustCall(t, "GET", url+"/v1/ledger/key", "", "")
+	verifier, _ := keyAnswer["verifier"].(string)
+	if verifier == "" {
+		req, err := http.NewRequest("GET", url+"/v1/ledger/key", nil)
+		require.NoError(t, err)
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		verifier = strings.TrimSpace(string(b))
+	}
+	dir := t.TempDir()
+	checked := 0
+	for _, o := range r.ops {
+		if !o.acked || o.receipt == nil {
+			continue
+		}
+		idx, _ := o.receipt["leaf_index"].(float64)
+		var completion map[string]any
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			status, answer, err := call(context.Background(), "GET", fmt.Sprintf("%s/v1/ledger/receipt?index=%.0f", url, idx), "", "", "")
+			require.NoError(t, err)
+			if status == http.StatusOK {
+				completion = answer
+				break
+			}
+			require.Equal(t, http.StatusNotFound, status, "completing the receipt of %s: %v", o.key, answer)
+			require.True(t, time.Now().Before(deadline), "no checkpoint covers leaf %.0f", idx)
+			time.Sleep(100 * time.Millisecond)
+		}
+		require.Equal(t, o.receipt["leaf_hash"], completion["leaf_hash"], "the leaf promised to %s changed", o.key)
+		full := map[string]any{}
+		for k, v := range o.receipt {
+			full[k] = v
+		}
+		for k, v := range completion {
+			full[k] = v
+		}
+		checked++
+		if src.IntN(50) != 0 && checked > 3 {
+			continue
+		}
+		b, err := json.Marshal(full)
+		require.NoError(t, err)
+		file := filepath.Join(dir, o.key+".json")
+		require.NoError(t, os.WriteFile(file, b, 0o600))
+		out, err := exec.Command(ledger, "verify", "--receipt", file, "--key", verifier).CombinedOutput()
+		require.NoError(t, err, "ledger verify --receipt (%s):\n%s", o.key, out)
+	}
+	return checked
+}
+
 // retry sends every write whose outcome is unknown again with its key: each
 // must now be acknowledged, once.
 func (r *ledgerRun) retry(t *testing.T, url string) {
 	t.Helper()
 	r.mu.Lock()
 	var maybe []*op
-	for _, o := range r.ops {
+	for _, o := range append(r.exports, r.ops...) {
 		if o.maybe {
 			maybe = append(maybe, o)
 		}

@@ -44,6 +44,9 @@ func faultCycles(t *testing.T, n int, dataDir string, fault func(p *proc), recov
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { r.write(ctx, p.url, writers, src); close(done) }()
+		if src.IntN(3) == 0 {
+			go r.export(ctx, p.url) // a fault may cut it half-way
+		}
 		time.Sleep(time.Duration(100+rand.IntN(900)) * time.Millisecond)
 		fault(p)
 		cancel()
@@ -58,11 +61,14 @@ func faultCycles(t *testing.T, n int, dataDir string, fault func(p *proc), recov
 	p.ready(t)
 	r.retry(t, p.url)
 	r.check(t, p.url, src)
+	receipts := r.checkReceipts(t, p.url, src)
 	p.stop(t)
 	verify(t, dataDir)
+	exports := r.verifyExports(t)
 	acked, _ := r.counts()
-	t.Logf("%d cycles (%d during start-up), %d writes sent, %d acknowledged (after retries), 0 lost, 0 duplicated; ledger verify passed",
-		n, startup, len(r.ops), acked)
+	t.Logf("%d cycles (%d during start-up), %d writes sent, %d acknowledged (after retries), 0 lost, 0 duplicated; "+
+		"%d receipts still hold their promised leaf; ledger verify passed, and on all %d exports asked for during faults",
+		n, startup, len(r.ops), acked, receipts, exports)
 }
 
 // TestKill: kill -9 under concurrent writers.

@@ -82,7 +82,6 @@ func (f *FS) mount() error {
 			FsName:      "lazyfs",
 			Name:        "lazyfs",
 			DirectMount: true,
-			MaxWrite:    1 << 20,
 		},
 	})
 	if err != nil {
