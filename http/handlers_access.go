@@ -44,7 +44,8 @@ func (s *Server) participantData(w http.ResponseWriter, r *http.Request) {
 		evs = []ledger.RecordedEvent{}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, "application/json", http.StatusOK, map[string]any{"participant": id, "events": evs})
+	writeJSON(w, "application/json", http.StatusOK, map[string]any{"participant": id, "events": evs,
+		"erasures": ledger.Erasures(id, evs)})
 }
 
 // own enforces that a participant acts only on their own participant

@@ -178,3 +178,81 @@ func (s *Service) RecordAccess(ctx context.Context, actor domain.Actor, subjects
 	}
 	return nil
 }
+
+// ErasureRecord says what became of one erasure request: when it was made
+// and decided, on what basis, and for a granted one what was erased and
+// when (the participant's data route shows it beside the events).
+type ErasureRecord struct {
+	RequestID   string     `json:"request_id"`
+	RequestedAt time.Time  `json:"requested_at"`
+	Outcome     string     `json:"outcome,omitempty"` // granted | refused; empty while undecided
+	Basis       string     `json:"basis,omitempty"`
+	DecidedAt   *time.Time `json:"decided_at,omitempty"`
+	// ErasedAt is when the keys were destroyed (KeysShredded recorded);
+	// Erased lists what they sealed: the participant's personal data
+	// (name, e-mail, district, age band and other texts sealed for them)
+	// and the content of each item they authored.
+	ErasedAt *time.Time     `json:"erased_at,omitempty"`
+	Erased   []ErasedRecord `json:"erased,omitempty"`
+}
+
+// ErasedRecord is one thing a granted erasure removed.
+type ErasedRecord struct {
+	Kind string `json:"kind"` // personal_data | submission | comment | item
+	ID   string `json:"id,omitempty"`
+}
+
+// Erasures summarises the erasure requests among a participant's events
+// (as ParticipantData returns them), oldest first.
+func Erasures(participantID string, evs []RecordedEvent) []ErasureRecord {
+	out := []ErasureRecord{}
+	byID := map[string]int{}
+	kinds := map[string]string{}
+	for _, e := range evs {
+		var d struct {
+			RequestID    string   `json:"request_id"`
+			Outcome      string   `json:"outcome"`
+			Basis        string   `json:"basis"`
+			DecisionID   string   `json:"decision_id"`
+			Scope        string   `json:"scope"`
+			Subjects     []string `json:"subjects"`
+			SubmissionID string   `json:"submission_id"`
+			CommentID    string   `json:"comment_id"`
+		}
+		if json.Unmarshal(e.Data, &d) != nil {
+			continue
+		}
+		switch e.Type {
+		case "SubmissionReceived":
+			kinds[d.SubmissionID] = "submission"
+		case "CommentPosted":
+			kinds[d.CommentID] = "comment"
+		case "ErasureRequested":
+			byID[d.RequestID] = len(out)
+			out = append(out, ErasureRecord{RequestID: d.RequestID, RequestedAt: e.OccurredAt})
+		case "ErasureDecided":
+			if i, ok := byID[d.RequestID]; ok {
+				at := e.OccurredAt
+				out[i].Outcome, out[i].Basis, out[i].DecidedAt = d.Outcome, d.Basis, &at
+			}
+		case "KeysShredded":
+			i, ok := byID[d.DecisionID]
+			if !ok || d.Scope != string(domain.ScopeParticipant) {
+				continue // a disposal decision's shredding, not an erasure's
+			}
+			at := e.RecordedAt
+			out[i].ErasedAt = &at
+			for _, s := range d.Subjects {
+				switch {
+				case s == participantID:
+					out[i].Erased = append(out[i].Erased, ErasedRecord{Kind: "personal_data"})
+				case kinds[s] != "":
+					out[i].Erased = append(out[i].Erased, ErasedRecord{Kind: kinds[s], ID: s})
+				default:
+					out[i].Erased = append(out[i].Erased, ErasedRecord{Kind: "item", ID: s})
+				}
+			}
+		}
+	}
+	return out
+}

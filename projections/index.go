@@ -166,7 +166,7 @@ func changes(typ string) []string {
 		return []string{NameProcesses}
 	case "ParticipantRegistered":
 		return []string{NameSubmissions, NameParticipation}
-	case "ConsentChanged":
+	case "ConsentChanged", "ErasureDecided":
 		return []string{NameSubmissions}
 	case "SubmissionReceived":
 		return []string{NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency, NameParticipation}

@@ -57,6 +57,9 @@ type author struct {
 	Pseudonym   string          `json:"pseudonym"`
 	Name        domain.Personal `json:"name"`
 	PublishName bool            `json:"publish_name"`
+	// Removed is set when an erasure of theirs was granted: the public
+	// views then name no one ("removed participant").
+	Removed *Removal `json:"removed,omitempty"`
 }
 
 type thresholdReach struct {
@@ -114,6 +117,10 @@ func (s *Submissions) Apply(ev eventstore.Event, de domain.Event) {
 	case *domain.ConsentChanged:
 		if a := s.st.Participants[e.ParticipantID]; a != nil {
 			a.PublishName = e.PublishName
+		}
+	case *domain.ErasureDecided:
+		if a := s.st.Participants[e.ParticipantID]; a != nil && e.Outcome == domain.ErasureGranted {
+			a.Removed = &Removal{LegalBasis: e.Basis, At: ev.Metadata.OccurredAt}
 		}
 	case *domain.SubmissionReceived:
 		sub := &submission{item: item{ID: e.SubmissionID, Kind: domain.ItemSubmission, Process: e.ProcessID},
@@ -190,11 +197,16 @@ type PublicSubmission struct {
 	Hidden     *Reason          `json:"hidden,omitempty"`  // why the content is not shown
 	Restricted *Reason          `json:"restricted,omitempty"`
 	Disposed   *Disposal        `json:"disposed,omitempty"`
-	Supports   int              `json:"supports"`
-	Threshold  *Threshold       `json:"threshold_reached,omitempty"`
-	Forwards   []Forward        `json:"forwards"`
-	Response   *Response        `json:"response,omitempty"`
-	Comments   []PublicComment  `json:"comments"`
+	// AuthorRemoved: the author's erasure was granted; Author is empty.
+	AuthorRemoved bool `json:"author_removed,omitempty"`
+	// Removed: the content was removed at the participant's request (a
+	// granted erasure), which is not a disposal.
+	Removed   *Removal        `json:"removed,omitempty"`
+	Supports  int             `json:"supports"`
+	Threshold *Threshold      `json:"threshold_reached,omitempty"`
+	Forwards  []Forward       `json:"forwards"`
+	Response  *Response       `json:"response,omitempty"`
+	Comments  []PublicComment `json:"comments"`
 }
 
 // Content is one version of an item's content, still sealed.
@@ -209,6 +221,13 @@ type Content struct {
 type Disposal struct {
 	CaseNumber string    `json:"case_number,omitempty"`
 	LegalBasis string    `json:"legal_basis,omitempty"`
+	At         time.Time `json:"at,omitzero"`
+}
+
+// Removal says that a participant's data was removed at their request: an
+// erasure granted under LegalBasis (e.g. GDPR art. 17(1)(a)).
+type Removal struct {
+	LegalBasis string    `json:"legal_basis"`
 	At         time.Time `json:"at,omitzero"`
 }
 
@@ -231,13 +250,32 @@ type PublicComment struct {
 	Hidden     *Reason   `json:"hidden,omitempty"`
 	Restricted *Reason   `json:"restricted,omitempty"`
 	Disposed   *Disposal `json:"disposed,omitempty"`
+	// AuthorRemoved and Removed: as in PublicSubmission.
+	AuthorRemoved bool     `json:"author_removed,omitempty"`
+	Removed       *Removal `json:"removed,omitempty"`
 }
 
 func (s *Submissions) pseudonym(participant string) string {
-	if a := s.st.Participants[participant]; a != nil {
+	if a := s.st.Participants[participant]; a != nil && a.Removed == nil {
 		return a.Pseudonym
 	}
 	return ""
+}
+
+// removal tells whether an item's author was erased, and turns a disposal
+// that is only the erasure's shredding into a removal at their request (a
+// disposal decision of its own stays a disposal).
+func (s *Submissions) removal(participant string, it *item, disp **Disposal) (bool, *Removal) {
+	a := s.st.Participants[participant]
+	if a == nil || a.Removed == nil {
+		return false, nil
+	}
+	if *disp != nil && it.Disposal == nil {
+		*disp = nil
+		r := *a.Removed
+		return true, &r
+	}
+	return true, nil
 }
 
 // publicContent returns the content the public may see, and the reason if
@@ -287,6 +325,9 @@ func (s *Submissions) Public(id string) (PublicSubmission, bool) {
 		p.AuthorName = &n
 	}
 	p.Content, p.Hidden, p.Restricted, p.Disposed = publicContent(&sub.item, sub.Shredded, true)
+	if p.AuthorRemoved, p.Removed = s.removal(sub.Author, &sub.item, &p.Disposed); p.AuthorRemoved {
+		p.AuthorName = nil
+	}
 	if t := sub.Threshold; t != nil {
 		p.Threshold = &Threshold{Threshold: t.Threshold, Count: t.Count, SupporterSetHash: t.SupporterSetHash, At: t.At}
 	}
@@ -297,6 +338,7 @@ func (s *Submissions) Public(id string) (PublicSubmission, bool) {
 		}
 		pc := PublicComment{ID: c.ID, ParentID: c.Parent, Status: c.Status(), Author: s.pseudonym(c.Author), PostedAt: c.PostedAt}
 		pc.Content, pc.Hidden, pc.Restricted, pc.Disposed = publicContent(&c.item, c.Shredded, false)
+		pc.AuthorRemoved, pc.Removed = s.removal(c.Author, &c.item, &pc.Disposed)
 		p.Comments = append(p.Comments, pc)
 	}
 	return p, true
