@@ -39,6 +39,7 @@ var access = []struct {
 	{"POST", "/v1/statements/{id}/votes", "participant intake", true},
 	{"GET", "/v1/processes/{id}/statements", "public", false},
 	{"GET", "/v1/processes/{id}/dialogue/timeline", "public", false},
+	{"GET", "/v1/processes/{id}/dialogue/groups", "public", false},
 	{"GET", "/v1/processes/{id}/dialogue/matrix", "researcher auditor admin", false},
 	{"POST", "/v1/processes/{id}/survey/answers", "participant intake", false},
 	{"POST", "/v1/flags", "participant intake moderator official admin", false},
@@ -138,6 +139,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		},
 		"GET /v1/processes/{id}/statements":        func(string) probe { return probe{"/v1/processes/" + dialogue + "/statements", ""} },
 		"GET /v1/processes/{id}/dialogue/timeline": func(string) probe { return probe{"/v1/processes/" + dialogue + "/dialogue/timeline", ""} },
+		"GET /v1/processes/{id}/dialogue/groups":   func(string) probe { return probe{"/v1/processes/" + dialogue + "/dialogue/groups", ""} },
 		"GET /v1/processes/{id}/dialogue/matrix":   func(string) probe { return probe{"/v1/processes/" + dialogue + "/dialogue/matrix", ""} },
 		"POST /v1/processes/{id}/survey/answers": func(string) probe {
 			return probe{"/v1/processes/" + w.process + "/survey/answers", `{"answers":[{"question_id":"q1","scale":3}]}`}

@@ -105,3 +105,18 @@ func (s *Server) dialogueMatrix(w http.ResponseWriter, r *http.Request) {
 		return envelope("matrix", pos, mx)
 	}, false)
 }
+
+// dialogueGroups is a dialogue's opinion groups (Polis's method), their
+// representative statements and the group-informed consensus, computed
+// from the dialogue model's latest votes at the view asked for. Public:
+// participants appear only as counts and unnamed map points.
+func (s *Server) dialogueGroups(w http.ResponseWriter, r *http.Request) {
+	id := routeParam(r, "id")
+	s.dialogueRead(w, r, func(m *projections.Dialogue, pos eventstore.Position) ([]byte, error) {
+		g, ok := m.Groups(id)
+		if !ok {
+			return nil, fmt.Errorf("dialogue process %q: %w", id, errNotFound)
+		}
+		return envelope("groups", pos, g)
+	}, true)
+}
