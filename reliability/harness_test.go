@@ -262,6 +262,7 @@ type op struct {
 	id, eventID       string
 	position          float64
 	receipt           map[string]any // the answer's receipt (a signed inclusion promise)
+	last              string         // the last answer, for failure messages
 }
 
 func (o *op) body() string {
@@ -287,6 +288,7 @@ func (r *ledgerRun) send(ctx context.Context, url string, o *op) {
 	status, answer, err := call(ctx, "POST", url+path, o.token, o.key, body)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	o.last = fmt.Sprintf("%d %v %v", status, answer, err)
 	switch {
 	case err == nil && (status == http.StatusCreated || status == http.StatusOK):
 		o.acked, o.maybe = true, false
@@ -422,8 +424,15 @@ func (r *ledgerRun) retry(t *testing.T, url string) {
 	}
 	r.mu.Unlock()
 	for _, o := range maybe {
-		r.send(context.Background(), url, o)
-		require.True(t, o.acked, "a retried write with key %s was not acknowledged", o.key)
+		// A few tries: a retry may meet its own first attempt still in
+		// flight in a dying process's last answer (409), or a 503.
+		for try := 0; try < 5 && !o.acked; try++ {
+			if try > 0 {
+				time.Sleep(200 * time.Millisecond)
+			}
+			r.send(context.Background(), url, o)
+		}
+		require.True(t, o.acked, "a retried write with key %s was not acknowledged: %s", o.key, o.last)
 	}
 }
 
