@@ -124,10 +124,8 @@ func (s *Service) shred(ctx context.Context, m meta, res Result, decisionID stri
 	if err != nil {
 		return res, err
 	}
-	for _, k := range subjects {
-		if err := s.keys.Shred(k); err != nil {
-			return res, fmt.Errorf("ledger: shredding: %w", err)
-		}
+	if err := s.keys.Shred(subjects...); err != nil {
+		return res, fmt.Errorf("ledger: shredding: %w", err)
 	}
 	m.salt = "shred"
 	m.ifMatch = nil // the caller's revision was for the decision
@@ -160,7 +158,11 @@ func (s *Service) keysInScope(ctx context.Context, scope domain.DisposalScope, i
 	case domain.ScopeProcess:
 		label = "process"
 	}
-	for _, k := range s.keys.Subjects(label, id) {
+	labelled, err := s.keys.Subjects(label, id)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: listing keys: %w", err)
+	}
+	for _, k := range labelled {
 		set[k] = true
 	}
 	var after eventstore.Position

@@ -2,10 +2,12 @@
 // the ledger, and destroys them on disposal (crypto-shredding).
 //
 // The log holds personal fields only as AES-256-GCM ciphertext. The keys live
-// here, outside the log, one file per subject under the data directory. A
-// disposal decision or a granted erasure destroys the subject's key: the
-// ciphertext stays in the log (so every Merkle proof stays valid) but can no
-// longer be opened by anyone.
+// outside the log, in a Vault: by default one file per subject under the
+// data directory (Open); a ledger of several nodes keeps them where every
+// node reaches them (New with a shared Vault, e.g. the KurrentDB one in
+// eventstore/kurrent). A disposal decision or a granted erasure destroys the
+// subject's key: the ciphertext stays in the log (so every Merkle proof
+// stays valid) but can no longer be opened by anyone.
 //
 // Limitation, stated plainly: the key file is overwritten with zeros,
 // fsync'd and replaced by a tombstone, which defeats reads through the file
@@ -18,19 +20,8 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
-	"time"
-
-	"github.com/malmo/participation-ledger/durable"
 )
 
 // ErrShredded means the subject's key was destroyed: the data is disposed.
@@ -43,78 +34,46 @@ var ErrNoKey = errors.New("privacy: no key for subject")
 // process). They are ids, never personal data.
 type Labels map[string]string
 
-type keyFile struct {
-	Subject string `json:"subject"`
-	Key     []byte `json:"key,omitempty"`
-	Labels  Labels `json:"labels,omitempty"`
-	// Shredded is set in the tombstone that replaces a destroyed key.
-	Shredded bool `json:"shredded,omitempty"`
-
-	stamp fileStamp // of the file this entry was read from or written to
+// A Vault stores the data keys. Every method is safe for concurrent use, by
+// several ledger nodes when the vault is shared.
+type Vault interface {
+	// Key returns subject's key, ErrNoKey if none was made, or ErrShredded.
+	// After Shred(subject) has returned on any node sharing the vault, Key
+	// returns ErrShredded on every node: no stale cached key is used.
+	Key(subject string) ([]byte, error)
+	// Create stores key for subject, durably before returning, unless the
+	// subject already has a key or was shredded. It returns the key now
+	// stored (another node's, when that node was first) or ErrShredded.
+	Create(subject string, key []byte, labels Labels) ([]byte, error)
+	// Shred destroys the subjects' keys for good. A subject without a key,
+	// or already shredded, is no error; it can never get a key afterwards.
+	Shred(subjects ...string) error
+	// Subjects returns the live (not shredded) subjects whose labels
+	// contain label=value, sorted.
+	Subjects(label, value string) ([]string, error)
 }
 
-// fileStamp identifies a version of a key file, so a cached entry is
-// re-read when another ledger node sharing the directory changed it.
-type fileStamp struct {
-	size int64
-	mod  time.Time
-}
-
-func stampOf(fi os.FileInfo) fileStamp { return fileStamp{fi.Size(), fi.ModTime()} }
-
-// Keys is the key store. It is safe for concurrent use.
+// Keys seals and opens personal data with the keys of a Vault. It is safe
+// for concurrent use.
 type Keys struct {
-	dir string
-
-	mu   sync.RWMutex
-	keys map[string]*keyFile // by subject; tombstones included
+	v Vault
 }
 
-// Open opens (creating if needed) the key store in dir.
-func Open(dir string) (*Keys, error) {
-	if err := durable.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("privacy: %w", err)
-	}
-	k := &Keys{dir: dir, keys: map[string]*keyFile{}}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("privacy: %w", err)
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasSuffix(name, ".tmp") {
-			os.Remove(filepath.Join(dir, name)) // an interrupted write: never referenced by the log
-			continue
-		}
-		if !strings.HasSuffix(name, ".key") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, fmt.Errorf("privacy: %w", err)
-		}
-		var kf keyFile
-		if err := json.Unmarshal(b, &kf); err != nil {
-			return nil, fmt.Errorf("privacy: key file %s: %w", name, err)
-		}
-		if fi, err := e.Info(); err == nil {
-			kf.stamp = stampOf(fi)
-		}
-		k.keys[kf.Subject] = &kf
-	}
-	return k, nil
-}
-
-func (k *Keys) path(subject string) string {
-	h := sha256.Sum256([]byte(subject))
-	return filepath.Join(k.dir, hex.EncodeToString(h[:16])+".key")
-}
+// New returns Keys over v.
+func New(v Vault) *Keys { return &Keys{v: v} }
 
 // Seal encrypts plaintext for subject, creating the subject's key (durably,
 // before returning) if it has none. The subject is bound to the ciphertext
 // as additional data, so ciphertext moved to another subject does not open.
 func (k *Keys) Seal(subject string, labels Labels, plaintext string) ([]byte, error) {
-	key, err := k.keyFor(subject, labels)
+	key, err := k.v.Key(subject)
+	if errors.Is(err, ErrNoKey) {
+		fresh := make([]byte, 32)
+		if _, err := rand.Read(fresh); err != nil {
+			return nil, fmt.Errorf("privacy: %w", err)
+		}
+		key, err = k.v.Create(subject, fresh, labels)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -130,19 +89,16 @@ func (k *Keys) Seal(subject string, labels Labels, plaintext string) ([]byte, er
 }
 
 // Open decrypts sealed data of subject. It returns ErrShredded after the
-// subject's key was destroyed.
+// subject's key was destroyed and ErrNoKey when it never had one.
 func (k *Keys) Open(subject string, sealed []byte) (string, error) {
-	kf, err := k.lookup(subject)
+	key, err := k.v.Key(subject)
+	if errors.Is(err, ErrNoKey) {
+		return "", fmt.Errorf("%w %q", ErrNoKey, subject)
+	}
 	if err != nil {
 		return "", err
 	}
-	switch {
-	case kf == nil:
-		return "", fmt.Errorf("%w %q", ErrNoKey, subject)
-	case kf.Shredded:
-		return "", ErrShredded
-	}
-	aead, err := newAEAD(kf.Key)
+	aead, err := newAEAD(key)
 	if err != nil {
 		return "", err
 	}
@@ -158,220 +114,24 @@ func (k *Keys) Open(subject string, sealed []byte) (string, error) {
 
 // Shredded reports whether subject's key has been destroyed.
 func (k *Keys) Shredded(subject string) bool {
-	kf, _ := k.lookup(subject)
-	return kf != nil && kf.Shredded
-}
-
-// lookup returns subject's entry, re-reading its file when it changed on
-// disk since it was cached (several ledger nodes may share the directory:
-// a key made or shredded by one is seen by the others). It costs one stat.
-func (k *Keys) lookup(subject string) (*keyFile, error) {
-	k.mu.RLock()
-	kf := k.keys[subject]
-	k.mu.RUnlock()
-	if kf != nil && kf.Shredded {
-		return kf, nil // tombstones are final
-	}
-	p := k.path(subject)
-	fi, err := os.Stat(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return kf, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("privacy: %w", err)
-	}
-	if kf != nil && kf.stamp == stampOf(fi) {
-		return kf, nil
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, fmt.Errorf("privacy: %w", err)
-	}
-	var fresh keyFile
-	if err := json.Unmarshal(b, &fresh); err != nil {
-		return nil, fmt.Errorf("privacy: key file of %q: %w", subject, err)
-	}
-	fresh.stamp = stampOf(fi)
-	k.mu.Lock()
-	k.keys[subject] = &fresh
-	k.mu.Unlock()
-	return &fresh, nil
+	_, err := k.v.Key(subject)
+	return errors.Is(err, ErrShredded)
 }
 
 // Subjects returns the live (not shredded) subjects whose labels contain
 // label=value, sorted; a disposal scoped to a participant or process uses it
 // to find every key to destroy.
-func (k *Keys) Subjects(label, value string) []string {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	var out []string
-	for s, kf := range k.keys {
-		if !kf.Shredded && kf.Labels[label] == value {
-			out = append(out, s)
-		}
-	}
-	sort.Strings(out)
-	return out
+func (k *Keys) Subjects(label, value string) ([]string, error) {
+	return k.v.Subjects(label, value)
 }
 
-// Shred destroys subject's key: the file is overwritten with zeros and
-// synced, then replaced by a tombstone. Shredding an unknown or already
-// shredded subject records a tombstone and is not an error, so a repeated
-// disposal is harmless.
-func (k *Keys) Shred(subject string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	p := k.path(subject)
-	if kf := k.keys[subject]; kf != nil && !kf.Shredded {
-		if err := overwrite(p); err != nil {
-			return err
-		}
-		clear(kf.Key)
-	}
-	tomb := &keyFile{Subject: subject, Shredded: true}
-	if err := k.write(p, tomb); err != nil {
-		return err
-	}
-	k.keys[subject] = tomb
-	return nil
-}
-
-func (k *Keys) keyFor(subject string, labels Labels) ([]byte, error) {
-	kf, err := k.lookup(subject)
-	if err != nil {
-		return nil, err
-	}
-	if kf != nil {
-		if kf.Shredded {
-			return nil, ErrShredded
-		}
-		return kf.Key, nil
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if kf := k.keys[subject]; kf != nil { // made while we waited
-		if kf.Shredded {
-			return nil, ErrShredded
-		}
-		return kf.Key, nil
-	}
-	kf = &keyFile{Subject: subject, Key: make([]byte, 32), Labels: labels}
-	if _, err := rand.Read(kf.Key); err != nil {
-		return nil, fmt.Errorf("privacy: %w", err)
-	}
-	switch err := k.create(k.path(subject), kf); {
-	case errors.Is(err, os.ErrExist):
-		// Another node sharing the directory made it first: use theirs.
-		k.mu.Unlock()
-		kf, err = k.lookup(subject)
-		k.mu.Lock()
-		if err != nil || kf == nil {
-			return nil, fmt.Errorf("privacy: key of %q vanished: %v", subject, err)
-		}
-		if kf.Shredded {
-			return nil, ErrShredded
-		}
-		return kf.Key, nil
-	case err != nil:
-		return nil, err
-	}
-	k.keys[subject] = kf
-	return kf.Key, nil
-}
-
-// create writes a new key file only if none exists (link(2) is atomic and
-// fails on an existing name), durably, like write.
-func (k *Keys) create(p string, kf *keyFile) error {
-	tmp, err := k.writeTemp(p, kf)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, p); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return os.ErrExist
-		}
-		return fmt.Errorf("privacy: writing key: %w", err)
-	}
-	if fi, err := os.Stat(p); err == nil {
-		kf.stamp = stampOf(fi)
-	}
-	if err := durable.SyncDir(k.dir); err != nil {
-		return fmt.Errorf("privacy: writing key: %w", err)
-	}
-	return nil
-}
-
-// write stores kf atomically and durably: temp file, fsync, rename, fsync
-// of the directory. A key must be on disk before any event sealed with it
-// is appended, or a crash could leave ciphertext nobody can open.
-func (k *Keys) write(p string, kf *keyFile) error {
-	tmp, err := k.writeTemp(p, kf)
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err == nil {
-		if fi, serr := os.Stat(p); serr == nil {
-			kf.stamp = stampOf(fi)
-		}
-		err = durable.SyncDir(k.dir)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("privacy: writing key: %w", err)
-	}
-	return nil
-}
-
-// writeTemp writes kf to a synced temporary file next to p, unique per
-// call so that concurrent writers (in this or another process) never share
-// one.
-func (k *Keys) writeTemp(p string, kf *keyFile) (string, error) {
-	b, err := json.Marshal(kf)
-	if err != nil {
-		return "", fmt.Errorf("privacy: %w", err)
-	}
-	f, err := os.CreateTemp(k.dir, filepath.Base(p)+".*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("privacy: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("privacy: writing key: %w", err)
-	}
-	return f.Name(), nil
-}
-
-func overwrite(p string) error {
-	f, err := os.OpenFile(p, os.O_WRONLY, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("privacy: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("privacy: %w", err)
-	}
-	if _, err := f.WriteAt(make([]byte, st.Size()), 0); err != nil {
-		return fmt.Errorf("privacy: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("privacy: %w", err)
-	}
-	return nil
+// Shred destroys the subjects' keys. Shredding an unknown or already
+// shredded subject is not an error, so a repeated disposal is harmless.
+// When it returns, no node sharing the vault opens the subjects' data.
+// Pass all of a disposal's subjects in one call: a shared vault may wait
+// once per call for other nodes' caches to lapse.
+func (k *Keys) Shred(subjects ...string) error {
+	return k.v.Shred(subjects...)
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {
