@@ -67,9 +67,10 @@ func less(a, b esdb.Position) bool {
 // Position. The follower's server-side filter excludes $-types (or, with a
 // namespace, other streams); streams starting with '$' are excluded here as
 // well because some system streams hold events whose type has no '$'.
+// The data keys' streams (keys.go) are excluded too.
 func (x *index) isLedgerEvent(e *esdb.RecordedEvent) bool {
 	return !strings.HasPrefix(e.EventType, "$") && !strings.HasPrefix(e.StreamID, "$") &&
-		strings.HasPrefix(e.StreamID, x.ns)
+		strings.HasPrefix(e.StreamID, x.ns) && !strings.HasPrefix(e.StreamID[len(x.ns):], keyPrefix)
 }
 
 // from returns where a read or subscription continuing the index starts.

@@ -62,6 +62,9 @@ type Store struct {
 
 	syncMu sync.Mutex // one catch-up read of $all at a time
 
+	vaultOnce sync.Once
+	vault     *Vault
+
 	clockMu      sync.Mutex
 	lastRecorded time.Time
 
@@ -603,16 +606,7 @@ func (s *Store) readIndexed(ctx context.Context, after eventstore.Position, limi
 	for len(out) < want {
 		// Some slack for interleaved system events.
 		n := min(want-len(out), s.cfg.page) + 16
-		timeout := s.cfg.timeout
-		var got []*esdb.RecordedEvent
-		err := s.with(func(c *esdb.Client) error {
-			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{From: from, Deadline: &timeout}, uint64(n))
-			if err != nil {
-				return err
-			}
-			got, err = collect(rs)
-			return err
-		})
+		got, err := s.rawReadAll(ctx, from, uint64(n))
 		if err != nil {
 			return nil, wrap("read $all", err)
 		}
@@ -671,16 +665,7 @@ func (s *Store) catchUp(ctx context.Context) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	for {
-		timeout := s.cfg.timeout
-		var got []*esdb.RecordedEvent
-		err := s.with(func(c *esdb.Client) error {
-			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{From: s.idx.from(), Deadline: &timeout}, uint64(s.cfg.page))
-			if err != nil {
-				return err
-			}
-			got, err = collect(rs)
-			return err
-		})
+		got, err := s.rawReadAll(ctx, s.idx.from(), uint64(s.cfg.page))
 		if err != nil {
 			return err
 		}

@@ -10,15 +10,22 @@
 // a commit position, as in a LogV2 transaction), forward reads of $all that
 // include the event at the start position, catch-up subscriptions to $all
 // with confirmation, server-side filters, checkpoints and caught-up
-// messages. It does not implement stream deletion, persistent
+// messages, and hard deletion (Tombstone): a "$streamDeleted" record in
+// $all, reads and appends of the stream failing with the server's
+// "stream-deleted" exception, the stream's events still in $all until
+// Scavenge removes them (the tombstone stays). It does not implement soft
+// deletion, stream metadata ($maxAge, $maxCount, $tb, ACLs), persistent
 // subscriptions, projections, authentication or clustering (gossip); the
 // client accepts Unimplemented for ServerFeatures and carries on.
 package kurrenttest
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"regexp"
@@ -33,6 +40,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -49,6 +57,7 @@ type Server struct {
 	rng      *rand.Rand
 	log      []record         // $all, in (commit, prepare) order
 	streams  map[string][]int // stream name -> indexes into log, by revision
+	deleted  map[string]bool  // tombstoned streams
 	cursor   uint64           // next free byte of the imaginary transaction file
 	notify   chan struct{}    // closed and replaced on every commit
 	drop     chan struct{}    // closed and replaced to drop every subscription
@@ -56,6 +65,7 @@ type Server struct {
 	system   bool
 	subs     int // subscriptions started
 	appends  int // Append calls received
+	sent     int // events sent by reads and subscriptions
 	stopped  bool
 	stopOnce sync.Once
 }
@@ -96,6 +106,7 @@ func Start(opts ...Option) (*Server, error) {
 	s := &Server{
 		addr:    lis.Addr().String(),
 		streams: make(map[string][]int),
+		deleted: make(map[string]bool),
 		cursor:  1 << 12, // KurrentDB's first records are its own
 		notify:  make(chan struct{}),
 		drop:    make(chan struct{}),
@@ -200,6 +211,51 @@ func (s *Server) Appends() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.appends
+}
+
+// EventsSent returns how many events the server has sent to clients, by
+// stream reads, $all reads and subscriptions together.
+func (s *Server) EventsSent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent
+}
+
+// Scavenge removes the events of tombstoned streams from $all, keeping
+// each stream's tombstone, as a KurrentDB scavenge does (on a real node
+// only in completed chunks, and on each node of a cluster separately).
+// Positions of the remaining records do not change.
+func (s *Server) Scavenge() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.log[:0]
+	for _, r := range s.log {
+		if s.deleted[r.stream] && r.typ != tombstoneType {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear(s.log[len(kept):])
+	s.log = kept
+	s.streams = make(map[string][]int)
+	for i, r := range s.log {
+		if r.typ != tombstoneType {
+			s.streams[r.stream] = append(s.streams[r.stream], i)
+		}
+	}
+}
+
+// Holds reports whether any record in $all contains b in its data or
+// metadata: what a scan of the database's files would find.
+func (s *Server) Holds(b []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.log {
+		if bytes.Contains(r.data, b) || bytes.Contains(r.meta, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // Count returns how many events $all holds and how many of them are system
@@ -355,6 +411,10 @@ func (ss *streamsServer) Append(stream api.Streams_AppendServer) error {
 	if len(s.faults) > 0 {
 		fault, s.faults = s.faults[0], s.faults[1:]
 	}
+	if s.deleted[name] {
+		s.mu.Unlock()
+		return streamDeleted(stream.SetTrailer, name)
+	}
 	var resp *api.AppendResp
 	if fault.Commit || fault.Delay == 0 && fault.Code == codes.OK {
 		resp = s.appendLocked(name, opts, evs)
@@ -369,7 +429,9 @@ func (ss *streamsServer) Append(stream api.Streams_AppendServer) error {
 				// The server still processes a request whose client has
 				// gone: the write lands although nobody hears of it.
 				s.mu.Lock()
-				s.appendLocked(name, opts, evs)
+				if !s.deleted[name] {
+					s.appendLocked(name, opts, evs)
+				}
 				s.mu.Unlock()
 			}
 			return stream.Context().Err()
@@ -380,6 +442,10 @@ func (ss *streamsServer) Append(stream api.Streams_AppendServer) error {
 	}
 	if resp == nil {
 		s.mu.Lock()
+		if s.deleted[name] {
+			s.mu.Unlock()
+			return streamDeleted(stream.SetTrailer, name)
+		}
 		resp = s.appendLocked(name, opts, evs)
 		s.mu.Unlock()
 	}
@@ -480,6 +546,58 @@ func wrongExpected(opts *api.AppendReq_Options, current uint64, exists bool) *ap
 	return &api.AppendResp{Result: &api.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: w}}
 }
 
+// tombstoneType is the type of the record a hard deletion writes.
+const tombstoneType = "$streamDeleted"
+
+// streamDeleted is KurrentDB's answer to any read or write of a hard-deleted
+// stream: an error whose trailers name the exception, which the client turns
+// into ErrorCodeStreamDeleted.
+func streamDeleted(setTrailer func(metadata.MD), name string) error {
+	setTrailer(metadata.Pairs("exception", "stream-deleted", "stream-name", name))
+	return status.Errorf(codes.FailedPrecondition, "Event stream '%s' is deleted.", name)
+}
+
+// Tombstone implements hard deletion: the expected revision is checked as
+// for an append, then a "$streamDeleted" record ends the stream for good.
+// A stream that never existed can be tombstoned too (with Any or NoStream).
+func (ss *streamsServer) Tombstone(ctx context.Context, req *api.TombstoneReq) (*api.TombstoneResp, error) {
+	s := ss.s
+	o := req.GetOptions()
+	name := string(o.GetStreamIdentifier().GetStreamName())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deleted[name] {
+		return nil, streamDeleted(func(md metadata.MD) { _ = grpc.SetTrailer(ctx, md) }, name)
+	}
+	revs := s.streams[name]
+	exists, current := len(revs) > 0, uint64(len(revs))-1
+	ok := true
+	switch o.GetExpectedStreamRevision().(type) {
+	case *api.TombstoneReq_Options_NoStream:
+		ok = !exists
+	case *api.TombstoneReq_Options_StreamExists:
+		ok = exists
+	case *api.TombstoneReq_Options_Revision:
+		ok = exists && current == o.GetRevision()
+	}
+	if !ok {
+		_ = grpc.SetTrailer(ctx, metadata.Pairs("exception", "wrong-expected-version"))
+		return nil, status.Error(codes.FailedPrecondition, "fake: wrong expected version")
+	}
+	s.deleted[name] = true
+	s.log = append(s.log, record{
+		id: uuid.New(), stream: name, revision: math.MaxInt64, prepare: s.cursor, commit: s.cursor,
+		typ: tombstoneType, contentType: "application/octet-stream", created: time.Now().UnixNano() / 100,
+		data: []byte{}, meta: []byte{},
+	})
+	pos := s.cursor
+	s.cursor += 100 + s.rng.Uint64N(100)
+	s.signalLocked()
+	return &api.TombstoneResp{PositionOption: &api.TombstoneResp_Position_{Position: &api.TombstoneResp_Position{
+		CommitPosition: pos, PreparePosition: pos,
+	}}}, nil
+}
+
 // Read implements stream reads, $all reads and $all subscriptions.
 func (ss *streamsServer) Read(req *api.ReadReq, stream api.Streams_ReadServer) error {
 	o := req.GetOptions()
@@ -508,8 +626,13 @@ func (ss *streamsServer) readStream(o *api.ReadReq_Options, stream api.Streams_R
 	so := o.GetStream()
 	count := o.GetCount()
 
+	name := string(so.GetStreamIdentifier().GetStreamName())
 	s.mu.Lock()
-	revs := s.streams[string(so.GetStreamIdentifier().GetStreamName())]
+	if s.deleted[name] {
+		s.mu.Unlock()
+		return streamDeleted(stream.SetTrailer, name)
+	}
+	revs := s.streams[name]
 	var out []*api.ReadResp
 	if len(revs) == 0 {
 		out = append(out, &api.ReadResp{Content: &api.ReadResp_StreamNotFound_{StreamNotFound: &api.ReadResp_StreamNotFound{
@@ -539,7 +662,7 @@ func (ss *streamsServer) readStream(o *api.ReadReq_Options, stream api.Streams_R
 		}
 	}
 	s.mu.Unlock()
-	return sendAll(stream, out)
+	return s.sendAll(stream, out)
 }
 
 func (ss *streamsServer) readAll(o *api.ReadReq_Options, f *filter, stream api.Streams_ReadServer) error {
@@ -578,7 +701,7 @@ func (ss *streamsServer) readAll(o *api.ReadReq_Options, f *filter, stream api.S
 		}
 	}
 	s.mu.Unlock()
-	return sendAll(stream, out)
+	return s.sendAll(stream, out)
 }
 
 // searchLocked returns the index of the first record at or after p.
@@ -605,17 +728,18 @@ func (ss *streamsServer) subscribeAll(o *api.ReadReq_Options, f *filter, stream 
 	s.mu.Lock()
 	s.subs++
 	id := fmt.Sprintf("fake-sub-%d", s.subs)
-	next := 0
+	// after is the last record looked at; positions, not indexes into the
+	// log, because a scavenge may remove records meanwhile.
+	var after esdb.Position
+	started := false
 	switch ao.GetAllOption().(type) {
 	case *api.ReadReq_Options_AllOptions_Position:
 		// A subscription starts after the given position.
-		p := allPosition(ao.GetPosition())
-		next = s.searchLocked(p)
-		if next < len(s.log) && s.log[next].position() == p {
-			next++
-		}
+		after, started = allPosition(ao.GetPosition()), true
 	case *api.ReadReq_Options_AllOptions_End:
-		next = len(s.log)
+		if len(s.log) > 0 {
+			after, started = s.log[len(s.log)-1].position(), true
+		}
 	}
 	drop := s.drop
 	s.mu.Unlock()
@@ -630,15 +754,24 @@ func (ss *streamsServer) subscribeAll(o *api.ReadReq_Options, f *filter, stream 
 	searched, caughtUp := 0, false
 	for {
 		s.mu.Lock()
+		next := 0
+		if started {
+			next = s.searchLocked(after)
+			if next < len(s.log) && s.log[next].position() == after {
+				next++
+			}
+		}
 		recs := append([]record(nil), s.log[next:]...)
 		notify := s.notify
 		s.mu.Unlock()
-		next += len(recs)
+		if len(recs) > 0 {
+			after, started = recs[len(recs)-1].position(), true
+		}
 
 		for i := range recs {
 			r := &recs[i]
 			if f.match(r) {
-				if err := stream.Send(eventResp(r)); err != nil {
+				if err := s.sendEvent(stream, eventResp(r)); err != nil {
 					return err
 				}
 			}
@@ -671,13 +804,23 @@ func (ss *streamsServer) subscribeAll(o *api.ReadReq_Options, f *filter, stream 
 	}
 }
 
-func sendAll(stream api.Streams_ReadServer, out []*api.ReadResp) error {
+func (s *Server) sendAll(stream api.Streams_ReadServer, out []*api.ReadResp) error {
 	for _, m := range out {
-		if err := stream.Send(m); err != nil {
+		if err := s.sendEvent(stream, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sendEvent sends m and counts it if it is an event.
+func (s *Server) sendEvent(stream api.Streams_ReadServer, m *api.ReadResp) error {
+	if m.GetEvent() != nil {
+		s.mu.Lock()
+		s.sent++
+		s.mu.Unlock()
+	}
+	return stream.Send(m)
 }
 
 func eventResp(r *record) *api.ReadResp {
