@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -231,7 +232,7 @@ func (k *files) Create(subject string, key []byte, labels Labels) ([]byte, error
 		}
 		return kf.Key, nil
 	}
-	kf := &keyFile{Subject: subject, Key: key, Labels: labels}
+	kf := &keyFile{Subject: subject, Key: bytes.Clone(key), Labels: labels}
 	switch err := k.create(k.path(subject), kf); {
 	case errors.Is(err, os.ErrExist):
 		// Another node sharing the directory made it first: use theirs.
@@ -347,3 +348,54 @@ func overwrite(p string) error {
 	return nil
 }
 
+// MoveKeys moves the key files in dir into dst, for a ledger whose keys
+// move to a shared vault: each live key is created in dst and its file
+// destroyed once dst holds that same key; each tombstone becomes a
+// shredding in dst and is then removed. A subject that already has a
+// different key in dst keeps its file and is returned in conflicts (its
+// data sealed with the file's key cannot be opened through dst). A missing
+// dir moves nothing.
+func MoveKeys(dir string, dst Vault) (moved int, conflicts []string, err error) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return 0, nil, nil
+	}
+	src, err := openFiles(dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	var tombs, done []string
+	for subject, kf := range src.keys {
+		if kf.Shredded {
+			tombs = append(tombs, subject)
+			continue
+		}
+		stored, err := dst.Create(subject, bytes.Clone(kf.Key), kf.Labels)
+		switch {
+		case errors.Is(err, ErrShredded):
+			// Shredded through dst meanwhile: destroy this copy too.
+		case err != nil:
+			return moved, conflicts, err
+		case !bytes.Equal(stored, kf.Key):
+			conflicts = append(conflicts, subject)
+			continue
+		default:
+			moved++
+		}
+		if err := src.shred(subject); err != nil {
+			return moved, conflicts, err
+		}
+		done = append(done, subject)
+	}
+	if len(tombs) > 0 {
+		if err := dst.Shred(tombs...); err != nil {
+			return moved, conflicts, err
+		}
+	}
+	for _, subject := range append(done, tombs...) {
+		if err := os.Remove(src.path(subject)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return moved, conflicts, fmt.Errorf("privacy: %w", err)
+		}
+	}
+	sort.Strings(conflicts)
+	return moved, conflicts, durable.SyncDir(dir)
+}

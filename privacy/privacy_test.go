@@ -91,3 +91,53 @@ func TestInterruptedWriteIsIgnored(t *testing.T) {
 		require.False(t, strings.HasSuffix(e.Name(), ".tmp"))
 	}
 }
+
+// TestMoveKeys moves a node's key files into a shared vault: live keys open
+// the old ciphertext there, tombstones become shreddings, a subject with a
+// different key in the shared vault stays behind, and no moved key is left
+// in the directory.
+func TestMoveKeys(t *testing.T) {
+	dir := t.TempDir()
+	local, err := Open(dir)
+	require.NoError(t, err)
+	ct, err := local.Seal("participant-1", Labels{"participant": "1"}, "Anna Andersson")
+	require.NoError(t, err)
+	key := bytes.Clone(local.v.(*files).keys["participant-1"].Key)
+	_, err = local.Seal("participant-2", nil, "x")
+	require.NoError(t, err)
+	require.NoError(t, local.Shred("participant-2"))
+	_, err = local.Seal("participant-3", nil, "mine")
+	require.NoError(t, err)
+
+	shared, err := Open(t.TempDir())
+	require.NoError(t, err)
+	_, err = shared.Seal("participant-3", nil, "theirs")
+	require.NoError(t, err)
+
+	moved, conflicts, err := MoveKeys(dir, shared.v)
+	require.NoError(t, err)
+	require.Equal(t, 1, moved)
+	require.Equal(t, []string{"participant-3"}, conflicts)
+	got, err := shared.Open("participant-1", ct)
+	require.NoError(t, err)
+	require.Equal(t, "Anna Andersson", got)
+	subs, err := shared.Subjects("participant", "1")
+	require.NoError(t, err)
+	require.Equal(t, []string{"participant-1"}, subs, "labels move with the key")
+	require.True(t, shared.Shredded("participant-2"))
+
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "only the conflicting key stays")
+	b, err := os.ReadFile(filepath.Join(dir, entries[0].Name()))
+	require.NoError(t, err)
+	require.False(t, bytes.Contains(b, []byte(base64.StdEncoding.EncodeToString(key))))
+
+	moved, conflicts, err = MoveKeys(dir, shared.v)
+	require.NoError(t, err, "moving again is harmless")
+	require.Zero(t, moved)
+	require.Equal(t, []string{"participant-3"}, conflicts)
+	moved, _, err = MoveKeys(filepath.Join(dir, "absent"), shared.v)
+	require.NoError(t, err)
+	require.Zero(t, moved)
+}

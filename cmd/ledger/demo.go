@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/malmo/participation-ledger/demo"
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/ledger"
-	"github.com/malmo/participation-ledger/privacy"
 )
 
 // errNotEmpty: demo refuses to mix its history into a ledger that already
@@ -57,7 +55,7 @@ func cmdDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		return fmt.Errorf("%w: %s holds %d events; use an empty --data directory, or --force to add the demo anyway: %w",
 			errNotEmpty, *data, head, errUsage)
 	}
-	keys, err := privacy.Open(filepath.Join(*data, "keys"))
+	keys, err := openKeys(*data, store, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

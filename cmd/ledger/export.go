@@ -14,7 +14,6 @@ import (
 	"github.com/malmo/participation-ledger/export"
 	"github.com/malmo/participation-ledger/integrity"
 	"github.com/malmo/participation-ledger/ledger"
-	"github.com/malmo/participation-ledger/privacy"
 )
 
 const exportUsage = `usage:
@@ -74,7 +73,7 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return err
 	}
 	defer store.Close()
-	keys, err := privacy.Open(filepath.Join(*data, "keys"))
+	keys, err := openKeys(*data, store, log)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/malmo/participation-ledger/ledger"
 	"github.com/malmo/participation-ledger/polis"
-	"github.com/malmo/participation-ledger/privacy"
 )
 
 // cmdImport imports history from another participation system. Only Polis
@@ -50,7 +48,7 @@ func cmdImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return err
 	}
 	defer store.Close()
-	keys, err := privacy.Open(filepath.Join(*data, "keys"))
+	keys, err := openKeys(*data, store, log)
 	if err != nil {
 		return err
 	}

@@ -100,6 +100,28 @@ func openStore(ctx context.Context, dataDir, url, user, pass string, log *slog.L
 	return kurrent.Open(ctx, url, opts...)
 }
 
+// openKeys opens the participants' data keys: in DATA/keys beside the
+// embedded store; in the database beside a KurrentDB store, so that every
+// node shares them (key files a node kept before are moved there first).
+func openKeys(dataDir string, store eventstore.Store, log *slog.Logger) (*privacy.Keys, error) {
+	dir := filepath.Join(dataDir, "keys")
+	ks, ok := store.(*kurrent.Store)
+	if !ok {
+		return privacy.Open(dir)
+	}
+	moved, conflicts, err := privacy.MoveKeys(dir, ks.Vault())
+	if err != nil {
+		return nil, fmt.Errorf("moving the data keys of %s into KurrentDB: %w", dir, err)
+	}
+	if moved > 0 {
+		log.Info("moved data keys into KurrentDB", "keys", moved)
+	}
+	if len(conflicts) > 0 {
+		log.Warn("data keys left in the data directory: KurrentDB holds other keys for these subjects, so their data sealed on this node cannot be opened", "dir", dir, "subjects", len(conflicts))
+	}
+	return privacy.New(ks.Vault()), nil
+}
+
 // openNode opens every component of a ledger over cfg.dataDir. Close it.
 func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	log := cfg.logger
@@ -120,7 +142,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if n.store, err = openStore(ctx, cfg.dataDir, cfg.storeURL, cfg.kurrentUser, cfg.kurrentPass, log); err != nil {
 		return nil, err
 	}
-	if n.keys, err = privacy.Open(filepath.Join(cfg.dataDir, "keys")); err != nil {
+	if n.keys, err = openKeys(cfg.dataDir, n.store, log); err != nil {
 		return nil, err
 	}
 	iopts := append([]integrity.Option{integrity.WithLogger(log), integrity.WithMetrics(n.reg)}, cfg.integrityOpt...)

@@ -76,6 +76,23 @@ func (s *scaleNode) post(t *testing.T, path, token, body string) (string, events
 	return out.ID, out.Position
 }
 
+// get reads through a node's HTTP API and returns the body.
+func (s *scaleNode) get(t *testing.T, path, token string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.srv.URL+path, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := s.srv.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode, "GET %s: %s", path, b)
+	return string(b)
+}
+
 // readModels is every read model's state as JSON, at the position the
 // runner has applied.
 func (s *scaleNode) readModels(t *testing.T) (eventstore.Position, map[string]string) {
@@ -125,12 +142,14 @@ func TestScaleOut(t *testing.T) {
 		return res.Token
 	}
 	official, modA, modB := token("official-1", domain.RoleOfficial, ""), token("mod-1", domain.RoleModerator, ""), token("mod-2", domain.RoleModerator, "")
-	var people []string
+	admin := token("admin-1", domain.RoleAdmin, "")
+	var people, ids []string
 	for i := range 4 {
 		res, err := a.svc.RegisterParticipant(ctx, domain.Actor{ID: "intake-1", Role: domain.RoleIntake}, rq(fmt.Sprint("boot-p", i),
 			domain.RegisterParticipant{Pseudonym: fmt.Sprint("deltagare", i), Name: fmt.Sprint("Namn ", i), Email: fmt.Sprint(i, "@example.se"), Language: "sv"}))
 		require.NoError(t, err)
 		people = append(people, token(fmt.Sprint("p", i), domain.RoleParticipant, res.ID))
+		ids = append(ids, res.ID)
 	}
 
 	// Node b's live feed, from the start of the log.
@@ -177,6 +196,31 @@ func TestScaleOut(t *testing.T) {
 		"explanation":"Delvis utanför ämnet","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)
 	appeal, _ := a.post(t, "/v1/appeals", people[0], `{"item":{"kind":"submission","id":"`+sub+`"},"decision_id":"`+dec+`","grounds":"Det hör till ämnet"}`)
 	_, pos = b.post(t, "/v1/appeals/"+appeal+"/decision", modB, `{"item":{"kind":"submission","id":"`+sub+`"},"outcome":"overturned","explanation":"Inom ramarna"}`)
+
+	// Personal data sealed through node a opens on node b: the data keys
+	// live in KurrentDB, shared by both nodes.
+	const secret = "Min gata är Södra Förstadsgatan 12"
+	private, sealedAt := a.post(t, "/v1/processes/"+process+"/submissions", people[1], `{"language":"sv","title":"Trafiken","body":"`+secret+`"}`)
+	require.NoError(t, b.runner.Wait(ctx, sealedAt))
+	require.Contains(t, b.get(t, "/v1/submissions/"+private, ""), secret, "node b opens what node a sealed")
+	require.Contains(t, b.get(t, "/v1/participants/"+ids[3]+"/data", people[3]), "Namn 3", "node b opens a registration made through node a")
+	require.Contains(t, a.get(t, "/v1/submissions/"+private, ""), secret)
+
+	// A disposal through node b makes the data unreadable on node a as soon
+	// as node b has answered, whether or not node a has read the decision:
+	// node a's view as of before the disposal, which does not know of it,
+	// cannot open the text either.
+	before := fmt.Sprint("/v1/submissions/", private, "?as_of=", sealedAt)
+	require.Contains(t, a.get(t, before, ""), secret)
+	_, pos = b.post(t, "/v1/disposals", admin, `{"case_number":"KS-2024-700","scope":"submission","subject_id":"`+private+`","legal_basis":"Gallringsbeslut KS 2024-09-09 §420"}`)
+	view := a.get(t, before, "")
+	require.NotContains(t, view, secret, "disposed on node b, unreadable on node a at once")
+	require.Contains(t, view, `"disposed":true`)
+	require.NotContains(t, a.get(t, "/v1/submissions/"+private, ""), secret)
+	_, pos = b.post(t, "/v1/disposals", admin, `{"case_number":"KS-2024-701","scope":"participant","subject_id":"`+ids[3]+`","legal_basis":"Gallringsbeslut KS 2024-09-09 §421"}`)
+	data := a.get(t, "/v1/participants/"+ids[3]+"/data?purpose=disposal-check", admin)
+	require.NotContains(t, data, "Namn 3")
+	require.NotContains(t, data, "3@example.se")
 
 	head, err := a.store.Head(ctx)
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 package kurrent
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -155,10 +156,7 @@ func (v *Vault) fetch(subject string) ([]byte, error) {
 func (v *Vault) forget(subject string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if k, ok := v.keys[subject]; ok {
-		clear(k)
-		delete(v.keys, subject)
-	}
+	delete(v.keys, subject)
 	v.gone[subject] = true
 }
 
@@ -204,10 +202,7 @@ func (v *Vault) check() error {
 				return fmt.Errorf("kurrent: shred log event %d: %w", r.EventNumber, err)
 			}
 			for _, s := range rec.Subjects {
-				if k, ok := v.keys[s]; ok {
-					clear(k)
-					delete(v.keys, s)
-				}
+				delete(v.keys, s)
 				v.announced[s] = true
 			}
 			v.logNext = r.EventNumber + 1
@@ -241,7 +236,7 @@ func (v *Vault) Create(subject string, key []byte, labels privacy.Labels) ([]byt
 	case err == nil:
 		v.mu.Lock()
 		if !v.announced[subject] {
-			v.keys[subject] = key
+			v.keys[subject] = bytes.Clone(key)
 		}
 		v.mu.Unlock()
 		return key, nil
