@@ -195,7 +195,7 @@ func TestScaleOut(t *testing.T) {
 		"visibility":"content_labelled","ground":"incompatible_content","policy_clause":"3.1","category":"scope_of_platform_service",
 		"explanation":"Delvis utanför ämnet","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)
 	appeal, _ := a.post(t, "/v1/appeals", people[0], `{"item":{"kind":"submission","id":"`+sub+`"},"decision_id":"`+dec+`","grounds":"Det hör till ämnet"}`)
-	_, pos = b.post(t, "/v1/appeals/"+appeal+"/decision", modB, `{"item":{"kind":"submission","id":"`+sub+`"},"outcome":"overturned","explanation":"Inom ramarna"}`)
+	b.post(t, "/v1/appeals/"+appeal+"/decision", modB, `{"item":{"kind":"submission","id":"`+sub+`"},"outcome":"overturned","explanation":"Inom ramarna"}`)
 
 	// Personal data sealed through node a opens on node b: the data keys
 	// live in KurrentDB, shared by both nodes.
@@ -212,7 +212,7 @@ func TestScaleOut(t *testing.T) {
 	// cannot open the text either.
 	before := fmt.Sprint("/v1/submissions/", private, "?as_of=", sealedAt)
 	require.Contains(t, a.get(t, before, ""), secret)
-	_, pos = b.post(t, "/v1/disposals", admin, `{"case_number":"KS-2024-700","scope":"submission","subject_id":"`+private+`","legal_basis":"Gallringsbeslut KS 2024-09-09 §420"}`)
+	b.post(t, "/v1/disposals", admin, `{"case_number":"KS-2024-700","scope":"submission","subject_id":"`+private+`","legal_basis":"Gallringsbeslut KS 2024-09-09 §420"}`)
 	view := a.get(t, before, "")
 	require.NotContains(t, view, secret, "disposed on node b, unreadable on node a at once")
 	require.Contains(t, view, `"disposed":true`)
