@@ -80,11 +80,11 @@ func storeFlags(fs *flag.FlagSet, getenv env) (url *string, user, pass string) {
 	return url, getenv("LEDGER_KURRENT_USER"), getenv("LEDGER_KURRENT_PASSWORD")
 }
 
-// openStore opens the embedded store of dataDir, or KurrentDB when url is a
-// connection string.
-func openStore(ctx context.Context, dataDir, url, user, pass string, log *slog.Logger) (eventstore.Store, error) {
+// openStore opens the embedded store of dataDir (with eopts), or KurrentDB
+// when url is a connection string.
+func openStore(ctx context.Context, dataDir, url, user, pass string, log *slog.Logger, eopts ...embedded.Option) (eventstore.Store, error) {
 	if url == "" {
-		s, err := embedded.Open(filepath.Join(dataDir, "store"), embedded.WithLogger(log))
+		s, err := embedded.Open(filepath.Join(dataDir, "store"), append([]embedded.Option{embedded.WithLogger(log)}, eopts...)...)
 		if err != nil {
 			return nil, fmt.Errorf("opening the embedded store (is another ledger using %s?): %w", dataDir, err)
 		}
@@ -139,7 +139,8 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	}()
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if n.store, err = openStore(ctx, cfg.dataDir, cfg.storeURL, cfg.kurrentUser, cfg.kurrentPass, log); err != nil {
+	if n.store, err = openStore(ctx, cfg.dataDir, cfg.storeURL, cfg.kurrentUser, cfg.kurrentPass, log,
+		embedded.WithMetrics(n.reg)); err != nil {
 		return nil, err
 	}
 	if n.keys, err = openKeys(cfg.dataDir, n.store, log); err != nil {

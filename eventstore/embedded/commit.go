@@ -250,7 +250,10 @@ func (s *Store) commit(reqs []*request) {
 		g.results = append(g.results, res)
 	}
 	if g.next != c.last {
-		if err := g.batch.Commit(pebble.Sync); err != nil {
+		start := time.Now()
+		err := g.batch.Commit(pebble.Sync)
+		s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+		if err != nil {
 			// Nothing of this group is durable: forget the heads it moved
 			// and fail everyone who depended on it.
 			for _, st := range g.touched {
@@ -266,6 +269,7 @@ func (s *Store) commit(reqs []*request) {
 		s.metrics.syncs.Inc()
 		s.metrics.events.Add(float64(g.next - c.last))
 		s.metrics.groupRequests.Observe(float64(len(g.accepted)))
+		s.metrics.groupEvents.Observe(float64(g.next - c.last))
 		c.last, c.lastRecorded = g.next, g.latest
 		s.publish(g.next)
 	}
