@@ -311,6 +311,8 @@ func TestOptionsRouteMetricsAndPebbleLogs(t *testing.T) {
 	}
 	assert.Equal(t, map[string]float64{
 		"ledger_eventstore_append_seconds": 1,
+		"ledger_eventstore_commit_seconds": 1,
+		"ledger_eventstore_group_events":   1,
 		"ledger_eventstore_group_requests": 1,
 		"ledger_eventstore_syncs_total":    1,
 		"ledger_eventstore_events_total":   2,
