@@ -534,6 +534,12 @@ func (g *gen) decide(it *item, by domain.Actor, at time.Time, cmd domain.DecideM
 	if cmd.Source == "" {
 		cmd.Source = domain.SourceOwnInitiative
 	}
+	if cmd.Visibility.Restricts() {
+		// Every post is text, and a post hidden on the city's site is
+		// hidden wherever it is read. The date the version was posted the
+		// ledger takes from the log.
+		cmd.ContentType, cmd.TerritorialScope = []domain.ContentType{domain.ContentText}, domain.EEA()
+	}
 	switch {
 	case cmd.Visibility == domain.VisibilityApproved || cmd.Visibility == domain.VisibilityRestored:
 		it.public = at
@@ -566,7 +572,7 @@ func (g *gen) notify(it *item, by domain.Actor, at time.Time, decision, appeal s
 // restrict is the decision a bad item gets.
 func restrict(b *badContent) domain.DecideModeration {
 	d := domain.DecideModeration{Visibility: domain.Visibility(b.visibility), Ground: domain.Ground(b.ground),
-		Category: domain.Category(b.category), Explanation: b.reasons}
+		Category: domain.Category(b.category), Explanation: b.reasons, GroundExplanation: b.why}
 	if d.Ground == domain.GroundIllegal {
 		d.LegalGround = b.clause
 	} else {

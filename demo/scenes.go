@@ -123,7 +123,8 @@ func (g *gen) overturned() {
 	d := g.decide(&s.item, moderator(Moderator), when(2024, 4, 13, 9, 41), domain.DecideModeration{
 		Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible, PolicyClause: "4.1 Personangrepp",
 		Category: domain.CategoryOtherViolationTC, Source: src, FlagIDs: []string{f},
-		Explanation: "Inlägget innehåller nedsättande omdömen om förvaltningens chefer i stället för synpunkter i sakfrågan (riktlinjerna avsnitt 4.1). Det har dolts; innehållet finns kvar i diariet.",
+		Explanation:       "Inlägget innehåller nedsättande omdömen om förvaltningens chefer i stället för synpunkter i sakfrågan (riktlinjerna avsnitt 4.1). Det har dolts; innehållet finns kvar i diariet.",
+		GroundExplanation: "Avsnitt 4.1 tillåter kritik av beslut men inte att anställda som personer pekas ut som skamliga; inlägget bedömdes gå över den gränsen.",
 	})
 	g.appeal(&s.item, d, when(2024, 4, 15, 21, 7),
 		"Jag kritiserar ett beslut om nedskärningar, inte någon person. Jag nämner ingen vid namn och allt jag skriver går att belägga.",
@@ -146,7 +147,7 @@ func (g *gen) upheld() {
 	d := g.decide(c, moderator(Moderator2), when(2025, 4, 6, 8, 55), domain.DecideModeration{
 		Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible, PolicyClause: "4.2 Personuppgifter om andra",
 		Category: domain.CategoryDataProtection, Source: src, FlagIDs: []string{f},
-		Explanation: badContents[1].reasons,
+		Explanation: badContents[1].reasons, GroundExplanation: badContents[1].why,
 	})
 	g.appeal(c, d, when(2025, 4, 7, 17, 30), "Alla i huset vet redan vem det är, jag har inte avslöjat något nytt.",
 		Moderator3, domain.AppealUpheld,
@@ -168,7 +169,8 @@ func (g *gen) automatedOverturned() {
 	d := g.decide(c, classifier, when(2026, 3, 12, 12, 5), domain.DecideModeration{
 		Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible, PolicyClause: "4.3 Reklam och spam",
 		Category: domain.CategoryScams, FlagIDs: []string{f}, AutomatedDetection: true, AutomatedDecision: domain.AutomatedFully,
-		Explanation: "Automatiskt dold av textfiltret: kommentaren innehåller en länk och liknar kända spammönster (poäng 0,98).",
+		Explanation:       "Automatiskt dold av textfiltret: kommentaren innehåller en länk och liknar kända spammönster (poäng 0,98).",
+		GroundExplanation: "Avsnitt 4.3 förbjuder reklam och massutskick; filtret bedömde länken som reklam.",
 	})
 	g.appeal(c, d, when(2026, 3, 12, 18, 40), "Länken går till kommunens egen webbplats, det är inte reklam.",
 		Moderator, domain.AppealOverturned,

@@ -143,23 +143,31 @@ type badContent struct {
 	category   string
 	reasons    string // facts and circumstances, published
 	notice     string // what a notifying resident wrote
+	why        string // why it is incompatible with the clause / illegal under the law (DSA ground explanation)
 }
 
 var badContents = []badContent{
 	{"sv", "Byt ut handläggaren", "Handläggaren {official} på förvaltningen är helt inkompetent och borde sparkas. Alla vet att hen bara bryr sig om sina egna intressen.", "content_disabled", "incompatible_content", "4.1 Personangrepp", "other_violation_tc",
-		"Inlägget innehåller nedsättande omdömen om en namngiven tjänsteperson i stället för synpunkter på sakfrågan. Riktlinjerna avsnitt 4.1 tillåter kritik av beslut men inte personangrepp.", "Det här är ett personangrepp på en anställd."},
+		"Inlägget innehåller nedsättande omdömen om en namngiven tjänsteperson i stället för synpunkter på sakfrågan. Riktlinjerna avsnitt 4.1 tillåter kritik av beslut men inte personangrepp.", "Det här är ett personangrepp på en anställd.",
+		"Avsnitt 4.1 tillåter skarp kritik av beslut och verksamhet men inte omdömen om en enskild persons karaktär; inlägget angriper tjänstepersonen som person."},
 	{"sv", "Grannen på {street}", "Mannen som bor på {street} 14, tredje våningen, heter Bengt och det är han som klottrar. Ring honom på 070-123 45 67 och säg till.", "content_disabled", "incompatible_content", "4.2 Personuppgifter om andra", "data_protection_and_privacy_violations",
-		"Inlägget pekar ut en privatperson med namn, adress och telefonnummer och anklagar honom för brott. Riktlinjerna avsnitt 4.2 förbjuder personuppgifter om andra.", "Inlägget lämnar ut en persons adress och telefonnummer."},
+		"Inlägget pekar ut en privatperson med namn, adress och telefonnummer och anklagar honom för brott. Riktlinjerna avsnitt 4.2 förbjuder personuppgifter om andra.", "Inlägget lämnar ut en persons adress och telefonnummer.",
+		"Avsnitt 4.2 förbjuder uppgifter som identifierar privatpersoner som inte själva deltar i dialogen; här lämnas namn, adress och telefonnummer ut tillsammans med en brottsanklagelse."},
 	{"sv", "Billiga solpaneler", "Vill du spara pengar? Köp solpaneler med 60 % rabatt hos oss, skriv till kampanj@example.com redan idag! Erbjudandet gäller bara denna vecka.", "content_disabled", "incompatible_content", "4.3 Reklam och spam", "scams_and_fraud",
-		"Inlägget är kommersiell reklam utan koppling till dialogens fråga och uppvisar kännetecken på bedrägliga erbjudanden. Riktlinjerna avsnitt 4.3.", "Spam/reklam."},
+		"Inlägget är kommersiell reklam utan koppling till dialogens fråga och uppvisar kännetecken på bedrägliga erbjudanden. Riktlinjerna avsnitt 4.3.", "Spam/reklam.",
+		"Avsnitt 4.3 förbjuder kommersiell reklam och massutskick; inlägget säljer en produkt och hänvisar till en extern kontaktadress."},
 	{"en", "Crypto investment", "Earn 500 euro a day from home with our crypto trading bot, no experience needed. Message me for the link.", "content_disabled", "incompatible_content", "4.3 Reklam och spam", "scams_and_fraud",
-		"The post advertises an investment scheme unrelated to the consultation and shows typical signs of fraud. Guidelines section 4.3.", "Looks like a scam."},
-	{"sv", "Skatten", "Varför ska vi ens ha kommunalskatt? Hela systemet är fel och politikerna borde avgå, allihop.", "content_demoted", "incompatible_content", "4.4 Dialogens ämne", "scope_of_platform_service",
-		"Inlägget rör inte dialogens fråga. Det ligger kvar men visas längre ned i listan. Riktlinjerna avsnitt 4.4.", "Hör inte till ämnet."},
+		"The post advertises an investment scheme unrelated to the consultation and shows typical signs of fraud. Guidelines section 4.3.", "Looks like a scam.",
+		"Section 4.3 of the guidelines prohibits advertising and unsolicited offers; the post promotes a paid scheme and asks readers to make contact privately."},
+	{"sv", "Skatten", "Varför ska vi ens ha kommunalskatt? Hela systemet är fel och politikerna borde avgå, allihop.", "content_demoted", "incompatible_content", "4.4 Dialogens ämne", "other_violation_tc",
+		"Inlägget rör inte dialogens fråga. Det ligger kvar men visas längre ned i listan. Riktlinjerna avsnitt 4.4.", "Hör inte till ämnet.",
+		"Avsnitt 4.4 säger att inlägg ska röra dialogens fråga; inlägget handlar om skattesystemet i allmänhet, inte om den fråga dialogen gäller."},
 	{"sv", "Sanningen om mätningarna", "Mätningarna som kommunen redovisar är förfalskade, det vet alla. Lita inte på någonting som står i underlaget.", "content_labelled", "incompatible_content", "4.6 Påståenden utan underlag", "negative_effects_on_civic_discourse_or_elections",
-		"Inlägget påstår att kommunens underlag är förfalskat utan att ange någon grund. Det får ligga kvar men märks med en hänvisning till underlaget. Riktlinjerna avsnitt 4.6.", "Sprider felaktig information om underlaget."},
+		"Inlägget påstår att kommunens underlag är förfalskat utan att ange någon grund. Det får ligga kvar men märks med en hänvisning till underlaget. Riktlinjerna avsnitt 4.6.", "Sprider felaktig information om underlaget.",
+		"Avsnitt 4.6 kräver att påståenden om fakta i underlaget har någon grund; inlägget anklagar kommunen för förfalskning utan att ange någon."},
 	{"sv", "Ni kommer att ångra er", "Om ni bygger på vår park kommer jag att se till att ni ångrar er. Jag vet var ni som jobbar på kontoret bor.", "content_disabled", "illegal_content", "Brottsbalken 4 kap. 5 § (olaga hot)", "violence",
-		"Inlägget innehåller ett hot riktat mot kommunens anställda som kan utgöra olaga hot enligt brottsbalken 4 kap. 5 §. Det har dolts och polisanmälts enligt rutin.", "Det här är ett hot mot personalen."},
+		"Inlägget innehåller ett hot riktat mot kommunens anställda som kan utgöra olaga hot enligt brottsbalken 4 kap. 5 §. Det har dolts och polisanmälts enligt rutin.", "Det här är ett hot mot personalen.",
+		"Att hota någon med brottslig gärning på ett sätt som kan framkalla allvarlig fruktan är olaga hot (brottsbalken 4 kap. 5 §); inlägget antyder att författaren vet var de anställda bor."},
 }
 
 // flagsOnGoodContent are notices residents send about content that turns

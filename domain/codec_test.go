@@ -66,9 +66,13 @@ func samples() []Event {
 		&ContentFlagged{FlagID: "flag-1", ItemID: sub, ItemKind: ItemSubmission, ContentVersion: 2, Source: FlagByAutomated,
 			FlaggedBy: "toxicity-sv", Classifier: &Classifier{Name: "toxicity-sv", Version: "2024.08", Score: 0.93},
 			Category: CategoryIllegalOrHarmfulSpeech, Explanation: fake(sub, "flag")},
-		&ModerationDecided{DecisionID: "decision-1", ItemID: sub, ItemKind: ItemSubmission, ContentVersion: 2, Visibility: VisibilityDisabled,
+		&ModerationDecided{DecisionID: "decision-1", ItemID: sub, ItemKind: ItemSubmission, ContentVersion: 2,
+			ContentType: []ContentType{ContentText, ContentOther}, ContentTypeOther: "Länk till en karta",
+			ContentDate: "2024-09-09", Visibility: VisibilityDisabled,
 			Ground: GroundIncompatible, LegalGround: "", PolicyClause: "Villkor för Öppna Malmö §4.2 (personangrepp)",
-			Category: CategoryIllegalOrHarmfulSpeech, Explanation: "Inlägget pekar ut en namngiven granne som brottsling.",
+			GroundExplanation: "Villkoren förbjuder att peka ut enskilda personer som brottslingar.",
+			Category:          CategoryIllegalOrHarmfulSpeech, RetiredCategory: "", TerritorialScope: []string{"SE"},
+			Explanation:        "Inlägget pekar ut en namngiven granne som brottsling.",
 			AutomatedDetection: true, AutomatedDecision: AutomatedNot, Source: SourceOwnInitiative, FlagIDs: []string{"flag-1"},
 			Moderator: "moderator-kim", DecidedAt: t0.Add(26 * time.Hour)},
 		&AuthorNotified{ItemID: sub, ItemKind: ItemSubmission, DecisionID: "decision-1", AppealID: "", Author: part, Method: "email", NotifiedBy: "system"},
@@ -331,4 +335,74 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-decode differs: %v", err)
 		}
 	})
+}
+
+// TestUpcastModerationDecidedV1 reads version 1 (its golden file and
+// variants with each retired category) as version 2.
+func TestUpcastModerationDecidedV1(t *testing.T) {
+	v1, err := os.ReadFile(goldenPath("ModerationDecided", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 = bytes.TrimSuffix(v1, []byte("\n"))
+	want := &ModerationDecided{DecisionID: "decision-1", ItemID: "8a1b2c3d-sub", ItemKind: ItemSubmission, ContentVersion: 2,
+		ContentType: []ContentType{ContentText}, ContentDate: "", Visibility: VisibilityDisabled, Ground: GroundIncompatible,
+		PolicyClause:      "Villkor för Öppna Malmö §4.2 (personangrepp)",
+		GroundExplanation: "Inlägget pekar ut en namngiven granne som brottsling.",
+		Category:          CategoryIllegalOrHarmfulSpeech, TerritorialScope: []string{},
+		Explanation: "Inlägget pekar ut en namngiven granne som brottsling.", AutomatedDetection: true,
+		AutomatedDecision: AutomatedNot, Source: SourceOwnInitiative, FlagIDs: []string{"flag-1"}, Moderator: "moderator-kim",
+		DecidedAt: t0.Add(26 * time.Hour)}
+	got, err := Decode("ModerationDecided", 1, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("v1 golden upcast\n got %#v\nwant %#v", got, want)
+	}
+	// Re-encoding writes version 2; the stored version-1 bytes are not
+	// touched by reading them.
+	if _, ver, _, err := Encode(got); err != nil || ver != 2 {
+		t.Fatalf("re-encode: version %d, %v", ver, err)
+	}
+
+	for _, c := range []struct {
+		v1, category, retired Category
+	}{
+		{"unsafe_and_illegal_products", CategoryUnsafeProducts, "unsafe_and_illegal_products"},
+		{"scope_of_platform_service", CategoryOtherViolationTC, "scope_of_platform_service"},
+		{"non_consensual_behaviour", CategoryNeedsReview, "non_consensual_behaviour"},
+		{"pornography_or_sexualized_content", CategoryNeedsReview, "pornography_or_sexualized_content"},
+		{"scams_and_fraud", CategoryScams, ""},
+	} {
+		data := bytes.Replace(v1, []byte(`"category":"illegal_or_harmful_speech"`), []byte(`"category":"`+c.v1+`"`), 1)
+		ev, err := Decode("ModerationDecided", 1, data)
+		if err != nil {
+			t.Fatalf("%s: %v", c.v1, err)
+		}
+		d := ev.(*ModerationDecided)
+		if d.Category != c.category || d.RetiredCategory != c.retired {
+			t.Errorf("%s: category %q retired %q, want %q %q", c.v1, d.Category, d.RetiredCategory, c.category, c.retired)
+		}
+		if d.Category.DSA() == "" && d.Category != CategoryNeedsReview {
+			t.Errorf("%s: upcast to %q, which the database does not accept", c.v1, d.Category)
+		}
+	}
+
+	// An approval has no ground, so nothing is copied into the ground
+	// explanation.
+	approve := []byte(`{"decision_id":"a","item_id":"i","item_kind":"comment","content_version":1,"visibility":"approved","ground":"","legal_ground":"","policy_clause":"","category":"","explanation":"OK","automated_detection":false,"automated_decision":"automated_decision_not_automated","source":"source_voluntary","flag_ids":[],"moderator":"m","decided_at":"2024-01-02T03:04:05Z"}`)
+	ev, err := Decode("ModerationDecided", 1, approve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ev.(*ModerationDecided); d.GroundExplanation != "" || d.Explanation != "OK" {
+		t.Errorf("approval upcast: %#v", d)
+	}
+
+	// Version 1 is read strictly: a version-2 field in it is an error.
+	bad := bytes.Replace(v1, []byte(`{`), []byte(`{"content_date":"2024-01-01",`), 1)
+	if _, err := Decode("ModerationDecided", 1, bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("v1 with a v2 field: %v", err)
+	}
 }

@@ -1,6 +1,9 @@
 package domain
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // The moderation vocabulary follows the DSA Transparency Database's
 // statement-of-reasons schema; values are its enum names in lower case
@@ -64,7 +67,8 @@ func (g Ground) DSA() string {
 // Category is a DSA statement category.
 type Category string
 
-// DSA statement categories.
+// DSA statement categories, the database's list since its schema update of
+// 1 July 2025 (API documentation, "Changelog").
 const (
 	CategoryAnimalWelfare          Category = "animal_welfare"
 	CategoryConsumerInformation    Category = "consumer_information"
@@ -74,25 +78,31 @@ const (
 	CategoryIllegalOrHarmfulSpeech Category = "illegal_or_harmful_speech"
 	CategoryIntellectualProperty   Category = "intellectual_property_infringements"
 	CategoryCivicDiscourse         Category = "negative_effects_on_civic_discourse_or_elections"
-	CategoryNonConsensual          Category = "non_consensual_behaviour"
+	CategoryNotSpecifiedNotice     Category = "not_specified_notice" // the notifier did not say what is illegal
 	CategoryOtherViolationTC       Category = "other_violation_tc"
-	CategoryPornography            Category = "pornography_or_sexualized_content"
 	CategoryProtectionOfMinors     Category = "protection_of_minors"
 	CategoryPublicSecurity         Category = "risk_for_public_security"
 	CategoryScams                  Category = "scams_and_fraud"
 	CategorySelfHarm               Category = "self_harm"
-	CategoryScope                  Category = "scope_of_platform_service"
-	CategoryUnsafeProducts         Category = "unsafe_and_illegal_products"
+	CategoryUnsafeProducts         Category = "unsafe_and_prohibited_products"
 	CategoryViolence               Category = "violence"
 )
 
-// Categories returns every category.
+// CategoryNeedsReview is not a DSA category: it is what an upcast event
+// carries when its recorded category was retired by the database without a
+// one-to-one replacement ("non_consensual_behaviour",
+// "pornography_or_sexualized_content"). The recorded value is kept in the
+// event's retired_category; a moderator must choose the current category.
+// No command accepts it, and statements carrying it are not exported.
+const CategoryNeedsReview Category = "needs_review"
+
+// Categories returns every current category.
 func Categories() []Category {
 	return []Category{CategoryAnimalWelfare, CategoryConsumerInformation, CategoryCyberViolence,
 		CategoryCyberViolenceAgainstW, CategoryDataProtection, CategoryIllegalOrHarmfulSpeech,
-		CategoryIntellectualProperty, CategoryCivicDiscourse, CategoryNonConsensual, CategoryOtherViolationTC,
-		CategoryPornography, CategoryProtectionOfMinors, CategoryPublicSecurity, CategoryScams,
-		CategorySelfHarm, CategoryScope, CategoryUnsafeProducts, CategoryViolence}
+		CategoryIntellectualProperty, CategoryCivicDiscourse, CategoryNotSpecifiedNotice, CategoryOtherViolationTC,
+		CategoryProtectionOfMinors, CategoryPublicSecurity, CategoryScams, CategorySelfHarm,
+		CategoryUnsafeProducts, CategoryViolence}
 }
 
 func (c Category) valid() bool {
@@ -104,12 +114,97 @@ func (c Category) valid() bool {
 	return false
 }
 
-// DSA returns the category value.
+// retiredCategories maps the categories the database retired on 1 July 2025
+// to their replacement, as its changelog's correspondence table does; ""
+// where the table gives none (those become CategoryNeedsReview).
+var retiredCategories = map[Category]Category{
+	"unsafe_and_illegal_products":       CategoryUnsafeProducts,
+	"scope_of_platform_service":         CategoryOtherViolationTC,
+	"non_consensual_behaviour":          "",
+	"pornography_or_sexualized_content": "",
+}
+
+// Retired reports whether c is a category the database no longer accepts
+// and what replaces it: a current category, or CategoryNeedsReview.
+func (c Category) Retired() (replacement Category, retired bool) {
+	r, ok := retiredCategories[c]
+	if !ok {
+		return c, false
+	}
+	if r == "" {
+		return CategoryNeedsReview, true
+	}
+	return r, true
+}
+
+// Current returns c in the current vocabulary: itself, its replacement, or
+// CategoryNeedsReview. Reports use it so that no retired value shows.
+func (c Category) Current() Category {
+	r, _ := c.Retired()
+	return r
+}
+
+// DSA returns the category value, or "" for a value the database does not
+// accept (CategoryNeedsReview, retired or unknown ones).
 func (c Category) DSA() string {
-	if c == "" {
+	if !c.valid() {
 		return ""
 	}
 	return "STATEMENT_CATEGORY_" + strings.ToUpper(string(c))
+}
+
+// ContentType is the kind of content a decision is about.
+type ContentType string
+
+// DSA content types. Everything the ledger stores is text; the others are
+// for text that carries or links to such content.
+const (
+	ContentText           ContentType = "text"
+	ContentImage          ContentType = "image"
+	ContentVideo          ContentType = "video"
+	ContentAudio          ContentType = "audio"
+	ContentSyntheticMedia ContentType = "synthetic_media"
+	ContentProduct        ContentType = "product"
+	ContentApp            ContentType = "app"
+	ContentOther          ContentType = "other" // described in content_type_other
+)
+
+// ContentTypes returns every content type.
+func ContentTypes() []ContentType {
+	return []ContentType{ContentText, ContentImage, ContentVideo, ContentAudio, ContentSyntheticMedia,
+		ContentProduct, ContentApp, ContentOther}
+}
+
+func (t ContentType) valid() bool {
+	for _, k := range ContentTypes() {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// DSA returns the content_type value.
+func (t ContentType) DSA() string { return "CONTENT_TYPE_" + strings.ToUpper(string(t)) }
+
+// EEA is the territorial scope "the whole EU/EEA": the ISO 3166-1 codes of
+// the EU and EEA states, the values the database accepts.
+func EEA() []string {
+	return []string{"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IS",
+		"IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK"}
+}
+
+// validScope accepts a territorial scope of distinct EU/EEA country codes.
+func validScope(scope []string) error {
+	seen := map[string]bool{}
+	eea := EEA()
+	for _, c := range scope {
+		if seen[c] || !slices.Contains(eea, c) {
+			return invalidf("territorial scope %q is not a list of distinct EU/EEA country codes", c)
+		}
+		seen[c] = true
+	}
+	return nil
 }
 
 // AutomatedDecision says how far the decision was taken by automated means.

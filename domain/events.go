@@ -322,17 +322,27 @@ type ContentFlagged struct {
 // ModerationDecided is a moderation decision with its statement of reasons
 // (EU DSA art. 17 vocabulary, so reports compare with the DSA Transparency
 // Database). It is about exactly one content version.
+//
+// Version 2 added content type, content date, territorial scope, the
+// ground explanation apart from the facts, and the current category list
+// (with retired_category); upcastModerationDecidedV1 reads version 1.
 type ModerationDecided struct {
 	DecisionID         string            `json:"decision_id"`
 	ItemID             string            `json:"item_id"`
 	ItemKind           ItemKind          `json:"item_kind"`
 	ContentVersion     int               `json:"content_version"`
+	ContentType        []ContentType     `json:"content_type"`
+	ContentTypeOther   string            `json:"content_type_other"` // when content_type has "other"
+	ContentDate        string            `json:"content_date"`       // YYYY-MM-DD (UTC) the decided version was posted; "" if not recorded (version 1)
 	Visibility         Visibility        `json:"visibility"`
 	Ground             Ground            `json:"ground"`
-	LegalGround        string            `json:"legal_ground"`  // the law, when the ground is illegal content
-	PolicyClause       string            `json:"policy_clause"` // the terms' clause, when incompatible with terms
+	LegalGround        string            `json:"legal_ground"`       // the law, when the ground is illegal content
+	PolicyClause       string            `json:"policy_clause"`      // the terms' clause, when incompatible with terms
+	GroundExplanation  string            `json:"ground_explanation"` // why the content is illegal / incompatible on that ground
 	Category           Category          `json:"category"`
-	Explanation        string            `json:"explanation"` // facts and circumstances; published
+	RetiredCategory    Category          `json:"retired_category"`  // the retired value version 1 recorded, "" otherwise
+	TerritorialScope   []string          `json:"territorial_scope"` // EU/EEA country codes where the restriction applies; empty: not stated
+	Explanation        string            `json:"explanation"`       // facts and circumstances; published
 	AutomatedDetection bool              `json:"automated_detection"`
 	AutomatedDecision  AutomatedDecision `json:"automated_decision"`
 	Source             DecisionSource    `json:"source"`
@@ -340,6 +350,8 @@ type ModerationDecided struct {
 	Moderator          string            `json:"moderator"`
 	DecidedAt          time.Time         `json:"decided_at"` // DSA application date; starts the appeal window
 }
+
+func (*ModerationDecided) schemaVersion() int { return 2 }
 
 // AuthorNotified records that the author was told of a decision (or of the
 // decision on their appeal).

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // Status is an item's visibility as the read side shows it. Hiding never
 // deletes: the content stays in the log and in state; only Status changes.
@@ -225,7 +228,12 @@ type DecideModeration struct {
 	LegalGround        string
 	PolicyClause       string
 	Category           Category
-	Explanation        string
+	Explanation        string // facts and circumstances relied on
+	GroundExplanation  string // why the content is illegal / incompatible on the ground (restrictions)
+	ContentType        []ContentType
+	ContentTypeOther   string   // with ContentOther
+	ContentDate        string   // YYYY-MM-DD the decided content version was posted
+	TerritorialScope   []string // EU/EEA country codes; empty: not stated
 	AutomatedDetection bool
 	AutomatedDecision  AutomatedDecision
 	Source             DecisionSource
@@ -294,12 +302,22 @@ func (it Item) Decide(cmd DecideModeration) ([]Event, error) {
 	}
 	return []Event{&ModerationDecided{
 		DecisionID: cmd.DecisionID, ItemID: it.ID, ItemKind: it.Kind, ContentVersion: cmd.ContentVersion,
+		ContentType: nonNil(cmd.ContentType), ContentTypeOther: cmd.ContentTypeOther, ContentDate: cmd.ContentDate,
 		Visibility: cmd.Visibility, Ground: cmd.Ground, LegalGround: cmd.LegalGround, PolicyClause: cmd.PolicyClause,
-		Category: cmd.Category, Explanation: cmd.Explanation, AutomatedDetection: cmd.AutomatedDetection,
+		GroundExplanation: cmd.GroundExplanation, Category: cmd.Category, TerritorialScope: nonNil(cmd.TerritorialScope),
+		Explanation: cmd.Explanation, AutomatedDetection: cmd.AutomatedDetection,
 		AutomatedDecision: cmd.AutomatedDecision, Source: cmd.Source, FlagIDs: nonNil(cmd.FlagIDs),
 		Moderator: cmd.By.ID, DecidedAt: cmd.At.UTC(),
 	}}, nil
 }
+
+// Limits of a statement of reasons, in characters: the DSA Transparency
+// Database's, so that every restriction can be submitted there.
+const (
+	maxFacts             = 5000
+	maxGroundExplanation = 2000
+	maxDSAText           = 500 // content_type_other
+)
 
 // checkStatement checks the statement of reasons alone.
 func checkStatement(cmd DecideModeration) error {
@@ -318,17 +336,38 @@ func checkStatement(cmd DecideModeration) error {
 	if cmd.Source != SourceOwnInitiative && len(cmd.FlagIDs) == 0 {
 		return invalidf("a decision on a notice names the flags it decides")
 	}
+	if err := checkContent(cmd); err != nil {
+		return err
+	}
+	if err := validScope(cmd.TerritorialScope); err != nil {
+		return err
+	}
 	if !cmd.Visibility.Restricts() {
-		if cmd.Ground != "" || cmd.LegalGround != "" || cmd.PolicyClause != "" {
+		if cmd.Ground != "" || cmd.LegalGround != "" || cmd.PolicyClause != "" || cmd.GroundExplanation != "" {
 			return invalidf("a %s decision restricts nothing and has no ground", cmd.Visibility)
 		}
 		if cmd.Category != "" && !cmd.Category.valid() {
-			return invalidf("category %q is not a DSA statement category", cmd.Category)
+			return invalidf("category %q is not a current DSA statement category", cmd.Category)
 		}
 		return nil
 	}
 	if !cmd.Category.valid() {
-		return invalidf("category %q is not a DSA statement category", cmd.Category)
+		return invalidf("category %q is not a current DSA statement category", cmd.Category)
+	}
+	if len(cmd.ContentType) == 0 {
+		return invalidf("a restriction states the content type")
+	}
+	if cmd.ContentDate == "" {
+		return invalidf("a restriction states the date the content was posted")
+	}
+	if n := utf8.RuneCountInString(cmd.Explanation); n > maxFacts {
+		return invalidf("the facts and circumstances of a restriction are %d characters; at most %d", n, maxFacts)
+	}
+	if err := checkText("ground explanation", cmd.GroundExplanation, maxLong); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(cmd.GroundExplanation); n > maxGroundExplanation {
+		return invalidf("the ground explanation is %d characters; at most %d", n, maxGroundExplanation)
 	}
 	switch cmd.Ground {
 	case GroundIllegal:
@@ -347,6 +386,38 @@ func checkStatement(cmd DecideModeration) error {
 		}
 	default:
 		return invalidf("ground %q is not illegal_content or incompatible_content", cmd.Ground)
+	}
+	return nil
+}
+
+// checkContent checks the content type and date when given.
+func checkContent(cmd DecideModeration) error {
+	seen := map[ContentType]bool{}
+	for _, t := range cmd.ContentType {
+		if !t.valid() || seen[t] {
+			return invalidf("content type %q is unknown or repeated", t)
+		}
+		seen[t] = true
+	}
+	if seen[ContentOther] {
+		if err := checkText("content type (other)", cmd.ContentTypeOther, maxLong); err != nil {
+			return err
+		}
+		if utf8.RuneCountInString(cmd.ContentTypeOther) > maxDSAText {
+			return invalidf("content type (other) is longer than %d characters", maxDSAText)
+		}
+	} else if cmd.ContentTypeOther != "" {
+		return invalidf("content type (other) is only for content type other")
+	}
+	if cmd.ContentDate == "" {
+		return nil
+	}
+	d, err := time.Parse(time.DateOnly, cmd.ContentDate)
+	if err != nil || d.Format(time.DateOnly) != cmd.ContentDate {
+		return invalidf("content date %q is not YYYY-MM-DD", cmd.ContentDate)
+	}
+	if d.Year() < 2000 {
+		return invalidf("content date %s is before 2000", cmd.ContentDate)
 	}
 	return nil
 }
@@ -487,4 +558,22 @@ func (it Item) DecideAppeal(cmd DecideAppeal) ([]Event, error) {
 	}
 	return []Event{&AppealDecided{AppealID: a.ID, DecisionID: d.ID, ItemID: it.ID, ItemKind: it.Kind,
 		Outcome: cmd.Outcome, Moderator: cmd.By.ID, Explanation: cmd.Explanation}}, nil
+}
+
+// PostsContent reports which content version of which item ev posts:
+// SubmissionReceived, CommentPosted and StatementPosted post version 1,
+// SubmissionRevised the version it names. The event's occurred-at is when
+// that version was posted: a statement of reasons' content date.
+func PostsContent(ev Event) (item string, version int, ok bool) {
+	switch e := ev.(type) {
+	case *SubmissionReceived:
+		return e.SubmissionID, 1, true
+	case *SubmissionRevised:
+		return e.SubmissionID, e.Version, true
+	case *CommentPosted:
+		return e.CommentID, 1, true
+	case *StatementPosted:
+		return e.StatementID, 1, true
+	}
+	return "", 0, false
 }

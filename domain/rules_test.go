@@ -94,8 +94,9 @@ func (w *world) apply(t *testing.T, evs []Event) {
 func hide(version int) DecideModeration {
 	return DecideModeration{DecisionID: "d1", ContentVersion: version, Visibility: VisibilityDisabled,
 		Ground: GroundIncompatible, PolicyClause: "§4.2", Category: CategoryIllegalOrHarmfulSpeech,
-		Explanation: "Personangrepp mot en namngiven granne.", AutomatedDecision: AutomatedNot,
-		Source: SourceOwnInitiative, FlagIDs: nil, By: modKim, At: decidedAt}
+		Explanation: "Personangrepp mot en namngiven granne.", GroundExplanation: "Villkoren förbjuder personangrepp.",
+		ContentType: []ContentType{ContentText}, ContentDate: "2024-09-30", TerritorialScope: EEA(),
+		AutomatedDecision: AutomatedNot, Source: SourceOwnInitiative, FlagIDs: nil, By: modKim, At: decidedAt}
 }
 
 func TestDecisionCarriesStatementOfReasons(t *testing.T) {
@@ -123,6 +124,22 @@ func TestDecisionCarriesStatementOfReasons(t *testing.T) {
 		"unknown visibility":          func(c *DecideModeration) { c.Visibility = "content_removed" },
 		"approval with a ground":      func(c *DecideModeration) { c.Visibility = VisibilityNoAction },
 		"illegal cites policy clause": func(c *DecideModeration) { c.Ground, c.LegalGround = GroundIllegal, "BrB 5:1" },
+		"retired category":            func(c *DecideModeration) { c.Category = "scope_of_platform_service" },
+		"needs review is no category": func(c *DecideModeration) { c.Category = CategoryNeedsReview },
+		"no ground explanation":       func(c *DecideModeration) { c.GroundExplanation = "" },
+		"ground explanation > 2000":   func(c *DecideModeration) { c.GroundExplanation = strings.Repeat("å", 2001) },
+		"facts > 5000":                func(c *DecideModeration) { c.Explanation = strings.Repeat("ö", 5001) },
+		"no content type":             func(c *DecideModeration) { c.ContentType = nil },
+		"unknown content type":        func(c *DecideModeration) { c.ContentType = []ContentType{"hologram"} },
+		"repeated content type":       func(c *DecideModeration) { c.ContentType = []ContentType{ContentText, ContentText} },
+		"other without description":   func(c *DecideModeration) { c.ContentType = []ContentType{ContentOther} },
+		"description without other":   func(c *DecideModeration) { c.ContentTypeOther = "karta" },
+		"no content date":             func(c *DecideModeration) { c.ContentDate = "" },
+		"content date not a date":     func(c *DecideModeration) { c.ContentDate = "2024-9-30" },
+		"content date before 2000":    func(c *DecideModeration) { c.ContentDate = "1999-12-31" },
+		"scope outside the EEA":       func(c *DecideModeration) { c.TerritorialScope = []string{"SE", "GB"} },
+		"scope in lower case":         func(c *DecideModeration) { c.TerritorialScope = []string{"se"} },
+		"no action with explanation":  func(c *DecideModeration) { c.Visibility, c.Ground, c.PolicyClause = VisibilityNoAction, "", "" },
 	} {
 		cmd := full
 		mutate(&cmd)
@@ -138,7 +155,9 @@ func TestDecisionCarriesStatementOfReasons(t *testing.T) {
 	evs := ok(t)(w.s.Decide(full))
 	d := evs[0].(*ModerationDecided)
 	assert.Equal(t, &ModerationDecided{DecisionID: "d1", ItemID: "s1", ItemKind: ItemSubmission, ContentVersion: 1,
+		ContentType: []ContentType{ContentText}, ContentDate: "2024-09-30",
 		Visibility: VisibilityDisabled, Ground: GroundIncompatible, PolicyClause: "§4.2", Category: CategoryIllegalOrHarmfulSpeech,
+		GroundExplanation: "Villkoren förbjuder personangrepp.", TerritorialScope: EEA(),
 		Explanation: "Personangrepp mot en namngiven granne.", AutomatedDetection: true, AutomatedDecision: AutomatedPartially,
 		Source: SourceOwnInitiative, FlagIDs: []string{"f1"}, Moderator: "moderator-kim", DecidedAt: decidedAt}, d)
 	assert.Equal(t, "DECISION_VISIBILITY_CONTENT_DISABLED", d.Visibility.DSA())

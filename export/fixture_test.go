@@ -125,7 +125,8 @@ func (f *fixture) seed() {
 		ContentVersion: 1, Source: domain.FlagByParticipant, Category: domain.CategoryIllegalOrHarmfulSpeech, Explanation: "FlaggText-Privat"})))
 	dec := f.must(f.svc.DecideModeration(f.ctx, modA, domain.ItemSubmission, f.hidden, rq("d1", domain.DecideModeration{
 		ContentVersion: 1, Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible, PolicyClause: "4.2",
-		Category: domain.CategoryIllegalOrHarmfulSpeech, Explanation: "Personangrepp", AutomatedDecision: domain.AutomatedNot,
+		GroundExplanation: "Villkoren förbjuder personangrepp.",
+		Category:          domain.CategoryIllegalOrHarmfulSpeech, Explanation: "Personangrepp", AutomatedDecision: domain.AutomatedNot,
 		Source: domain.SourceParticipantNotice, FlagIDs: []string{flag.ID}})))
 	appeal := f.must(f.svc.FileAppeal(f.ctx, p(b), domain.ItemSubmission, f.hidden, rq("a1", domain.FileAppeal{
 		DecisionID: dec.ID, Grounds: "ÖverklagandeText-Privat"})))

@@ -96,8 +96,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// An appeal by "own" against a decision by moderator2, so that
 	// "moderator" is a different moderator and may decide it.
 	dec := e.must(201, e.do("POST", "/v1/moderation/decisions", "moderator2", `{"item":{"kind":"submission","id":"`+w.submission+`"},"content_version":1,
-		"visibility":"content_demoted","ground":"incompatible_content","policy_clause":"3.2","category":"scope_of_platform_service",
-		"explanation":"Dubblett","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)).str(t, "id")
+		"visibility":"content_demoted","ground":"incompatible_content","policy_clause":"3.2","category":"other_violation_tc",
+		"explanation":"Dubblett","ground_explanation":"Villkoren 3.2: inga dubbletter.","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)).str(t, "id")
 	appealed := e.must(201, e.do("POST", "/v1/appeals", "own", `{"item":{"kind":"submission","id":"`+w.submission+`"},"decision_id":"`+dec+`","grounds":"Inte en dubblett"}`))
 	appeal := appealed.str(t, "id")
 	// A dialogue process with a statement by "own", for the dialogue routes.

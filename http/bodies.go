@@ -135,19 +135,25 @@ type ClassifierBody struct {
 	Score   float64 `json:"score"`
 }
 
-// DecisionBody is a moderation decision with its statement of reasons.
+// DecisionBody is a moderation decision with its statement of reasons, in
+// the DSA Transparency Database's vocabulary (lower case, without prefix).
 type DecisionBody struct {
 	Item               ItemRef  `json:"item" required:"true"`
 	ContentVersion     int      `json:"content_version" required:"true"`
-	Visibility         string   `json:"visibility" required:"true" doc:"DSA decision visibility"`
+	Visibility         string   `json:"visibility" required:"true" doc:"approved|no_action|restored, or a restriction: content_disabled|content_demoted|content_interaction_restricted|content_labelled"`
 	Ground             string   `json:"ground" doc:"illegal_content|incompatible_content (restrictions)"`
-	LegalGround        string   `json:"legal_ground"`
-	PolicyClause       string   `json:"policy_clause"`
-	Category           string   `json:"category"`
-	Explanation        string   `json:"explanation" required:"true"`
+	LegalGround        string   `json:"legal_ground" doc:"the law relied on (illegal_content)"`
+	PolicyClause       string   `json:"policy_clause" doc:"the terms' clause relied on (incompatible_content)"`
+	GroundExplanation  string   `json:"ground_explanation" doc:"why the content is illegal or incompatible on that ground; required for restrictions, at most 2000 characters"`
+	Category           string   `json:"category" doc:"current DSA statement category (restrictions): animal_welfare|consumer_information|cyber_violence|cyber_violence_against_women|data_protection_and_privacy_violations|illegal_or_harmful_speech|intellectual_property_infringements|negative_effects_on_civic_discourse_or_elections|not_specified_notice|other_violation_tc|protection_of_minors|risk_for_public_security|scams_and_fraud|self_harm|unsafe_and_prohibited_products|violence"`
+	Explanation        string   `json:"explanation" required:"true" doc:"facts and circumstances relied on; at most 5000 characters for restrictions"`
+	ContentType        []string `json:"content_type" doc:"text|image|video|audio|synthetic_media|product|app|other (default [text]: the ledger stores text)"`
+	ContentTypeOther   string   `json:"content_type_other" doc:"describes content type other"`
+	ContentDate        string   `json:"content_date" doc:"YYYY-MM-DD the decided content version was posted (default: from the log)"`
+	TerritorialScope   []string `json:"territorial_scope" doc:"EU/EEA country codes where the restriction applies, e.g. [SE]"`
 	AutomatedDetection bool     `json:"automated_detection"`
-	AutomatedDecision  string   `json:"automated_decision" required:"true"`
-	Source             string   `json:"source" required:"true"`
+	AutomatedDecision  string   `json:"automated_decision" required:"true" doc:"automated_decision_fully|automated_decision_partially|automated_decision_not_automated"`
+	Source             string   `json:"source" required:"true" doc:"source_article_16|source_type_other_notification|source_voluntary"`
 	FlagIDs            []string `json:"flag_ids"`
 }
 

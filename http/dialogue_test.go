@@ -65,8 +65,8 @@ func TestDialogueOverHTTP(t *testing.T) {
 
 	// Hidden: no more votes, and the public view shows status only.
 	hide := e.must(201, e.do("POST", "/v1/moderation/decisions", "moderator", `{"item":{"kind":"statement","id":"`+st+`"},"content_version":1,
-		"visibility":"content_disabled","ground":"incompatible_content","policy_clause":"3.2","category":"scope_of_platform_service",
-		"explanation":"Utanför ämnet","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`))
+		"visibility":"content_disabled","ground":"incompatible_content","policy_clause":"3.2","category":"other_violation_tc",
+		"explanation":"Utanför ämnet","ground_explanation":"Villkoren 3.2: håll dig till ämnet.","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`))
 	refused := e.do("POST", "/v1/statements/"+st+"/votes", "own", `{"vote":"agree"}`)
 	assert.Equal(t, 409, refused.status, "%s", refused.body)
 	e.waitForReads(hide.position(t))

@@ -134,10 +134,20 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		return s.svc.DecideModeration(c.r.Context(), c.p.Actor(), domain.ItemKind(b.Item.Kind), b.Item.ID, req(c, domain.DecideModeration{
 			ContentVersion: b.ContentVersion, Visibility: domain.Visibility(b.Visibility), Ground: domain.Ground(b.Ground),
 			LegalGround: b.LegalGround, PolicyClause: b.PolicyClause, Category: domain.Category(b.Category),
-			Explanation: b.Explanation, AutomatedDetection: b.AutomatedDetection,
-			AutomatedDecision: domain.AutomatedDecision(b.AutomatedDecision), Source: domain.DecisionSource(b.Source),
+			Explanation: b.Explanation, GroundExplanation: b.GroundExplanation, ContentType: contentTypes(b.ContentType),
+			ContentTypeOther: b.ContentTypeOther, ContentDate: b.ContentDate, TerritorialScope: b.TerritorialScope,
+			AutomatedDetection: b.AutomatedDetection,
+			AutomatedDecision:  domain.AutomatedDecision(b.AutomatedDecision), Source: domain.DecisionSource(b.Source),
 			FlagIDs: b.FlagIDs}, im))
 	})(w, r)
+}
+
+func contentTypes(ts []string) []domain.ContentType {
+	out := make([]domain.ContentType, len(ts))
+	for i, t := range ts {
+		out[i] = domain.ContentType(t)
+	}
+	return out
 }
 
 func (s *Server) fileAppeal(w http.ResponseWriter, r *http.Request) {

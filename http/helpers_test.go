@@ -169,7 +169,7 @@ func (e *env) world() world {
 		`{"language":"sv","title":"Bättre belysning","body":"Belysningen i parken är dålig."}`)).str(e.t, "id")
 	w.decision = e.must(201, e.do("POST", "/v1/moderation/decisions", "moderator",
 		`{"item":{"kind":"submission","id":"`+w.submission+`"},"content_version":1,"visibility":"content_labelled",
-		"ground":"incompatible_content","policy_clause":"3.1","category":"scope_of_platform_service",
-		"explanation":"Delvis utanför ämnet","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)).str(e.t, "id")
+		"ground":"incompatible_content","policy_clause":"3.1","category":"other_violation_tc",
+		"explanation":"Delvis utanför ämnet","ground_explanation":"Villkoren 3.1: håll dig till ämnet.","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)).str(e.t, "id")
 	return w
 }

@@ -32,7 +32,7 @@ func decode[T any](t *testing.T, r reply) T {
 }
 
 const hideBody = `"content_version":1,"visibility":"content_disabled","ground":"illegal_content","legal_ground":"BrB 5:1",
-	"category":"illegal_or_harmful_speech","explanation":"Förtal av en namngiven person",
+	"category":"illegal_or_harmful_speech","explanation":"Förtal av en namngiven person","ground_explanation":"Påståendet pekar ut personen som brottsling (BrB 5:1).",
 	"automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`
 
 func TestReadRoutes(t *testing.T) {

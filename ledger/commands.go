@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/privacy"
@@ -273,7 +274,34 @@ func (s *Service) DecideModeration(ctx context.Context, actor domain.Actor, kind
 	c.By = actor
 	c.At = orDefault(c.At, orDefault(r.OccurredAt, s.now())) // imported history decides "then", not now
 	c.DecisionID = orDefault(c.DecisionID, m.newID("decision"))
+	if len(c.ContentType) == 0 {
+		c.ContentType = []domain.ContentType{domain.ContentText} // what the ledger stores: it has no attachments
+	}
+	if c.ContentDate == "" {
+		posted, err := s.contentPosted(ctx, kind, id, c.ContentVersion)
+		if err != nil {
+			return Result{}, err
+		}
+		if !posted.IsZero() {
+			c.ContentDate = posted.UTC().Format(time.DateOnly)
+		}
+	}
 	return s.onItem(ctx, m, kind, id, c.DecisionID, func(it domain.Item) ([]domain.Event, error) { return it.Decide(c) })
+}
+
+// contentPosted returns when version v of an item was posted (the
+// occurred-at of the event that posted it), or zero if it has no version v.
+func (s *Service) contentPosted(ctx context.Context, kind domain.ItemKind, id string, v int) (time.Time, error) {
+	l, err := s.load(ctx, domain.StreamForItem(kind, id))
+	if err != nil {
+		return time.Time{}, err
+	}
+	for i, ev := range l.events {
+		if item, ver, ok := domain.PostsContent(ev); ok && item == id && ver == v {
+			return l.stored[i].Metadata.OccurredAt, nil
+		}
+	}
+	return time.Time{}, nil
 }
 
 // NotifyAuthor records that the author of item id was told of a decision.

@@ -55,7 +55,7 @@ func TestDialogueStatementsVotesAndModeration(t *testing.T) {
 	// Moderation of statements goes through the shared item commands.
 	_, err = f.svc.DecideModeration(f.ctx, modA, domain.ItemStatement, st, rq("hide", domain.DecideModeration{
 		ContentVersion: 1, Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible, PolicyClause: "§4",
-		Category: domain.CategoryScope, Explanation: "Utanför ämnet", AutomatedDecision: domain.AutomatedNot,
+		Category: domain.CategoryOtherViolationTC, Explanation: "Utanför ämnet", GroundExplanation: "Villkoren 4: håll dig till ämnet.", AutomatedDecision: domain.AutomatedNot,
 		Source: domain.SourceOwnInitiative}))
 	require.NoError(t, err)
 	_, err = f.svc.CastVote(f.ctx, participantActor(alice), st, rq("vote-3", domain.CastVote{Vote: domain.VotePass}))
@@ -110,7 +110,7 @@ func TestImportVotesBatchesAndResumes(t *testing.T) {
 	// A vote on a hidden statement is refused, and nothing of its chunk is written.
 	_, err = f.svc.DecideModeration(f.ctx, modA, domain.ItemStatement, sts[0], rq("hide", domain.DecideModeration{
 		ContentVersion: 1, Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible, PolicyClause: "§4",
-		Category: domain.CategoryScope, Explanation: "x", AutomatedDecision: domain.AutomatedNot, Source: domain.SourceOwnInitiative}))
+		Category: domain.CategoryOtherViolationTC, Explanation: "x", GroundExplanation: "y", AutomatedDecision: domain.AutomatedNot, Source: domain.SourceOwnInitiative}))
 	require.NoError(t, err)
 	_, err = f.svc.ImportVotes(f.ctx, intake, proc, "imp2", []ledger.ImportedVote{
 		{StatementID: sts[1], ParticipantID: "q", Vote: domain.VoteAgree, At: t0},

@@ -188,7 +188,8 @@ func TestModerationAppealAndCaseHandling(t *testing.T) {
 	require.NoError(t, err)
 	dec, err := f.svc.DecideModeration(f.ctx, modA, domain.ItemSubmission, sub, rq("d1", domain.DecideModeration{
 		ContentVersion: 1, Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible, PolicyClause: "4.2",
-		Category: domain.CategoryIllegalOrHarmfulSpeech, Explanation: "Personangrepp", AutomatedDecision: domain.AutomatedNot,
+		GroundExplanation: "Villkoren förbjuder personangrepp.",
+		Category:          domain.CategoryIllegalOrHarmfulSpeech, Explanation: "Personangrepp", AutomatedDecision: domain.AutomatedNot,
 		Source: domain.SourceParticipantNotice, FlagIDs: []string{flag.ID}}))
 	require.NoError(t, err)
 
@@ -357,7 +358,7 @@ func TestParticipantData(t *testing.T) {
 	f.submit("sub-2", p, other)
 	_, err := f.svc.DecideModeration(f.ctx, modA, domain.ItemSubmission, sub, rq("d1", domain.DecideModeration{
 		ContentVersion: 1, Visibility: domain.VisibilityLabelled, Ground: domain.GroundIncompatible, PolicyClause: "2.1",
-		Category: domain.CategoryScope, Explanation: "Utanför ämnet", AutomatedDecision: domain.AutomatedNot, Source: domain.SourceOwnInitiative}))
+		Category: domain.CategoryOtherViolationTC, Explanation: "Utanför ämnet", GroundExplanation: "Villkoren 2.1: håll dig till ämnet.", AutomatedDecision: domain.AutomatedNot, Source: domain.SourceOwnInitiative}))
 	require.NoError(t, err)
 
 	evs, err := f.svc.ParticipantData(f.ctx, participantActor(who), who, "")

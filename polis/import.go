@@ -374,7 +374,7 @@ func Import(ctx context.Context, svc *ledger.Service, c *Conversation, opt Optio
 			IdempotencyKey: importKey("hide", strconv.Itoa(cm.ID)), OccurredAt: last,
 			Command: domain.DecideModeration{ContentVersion: max(st.Version, 1), Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible,
 				PolicyClause: "moderation in the source system (Polis)", Category: domain.CategoryOtherViolationTC,
-				Explanation: HiddenReason, AutomatedDecision: domain.AutomatedNot, Source: domain.SourceOwnInitiative, At: last}}))
+				Explanation: HiddenReason, GroundExplanation: HiddenReason, AutomatedDecision: domain.AutomatedNot, Source: domain.SourceOwnInitiative, At: last}}))
 	})
 	if err != nil {
 		return res, fmt.Errorf("recording moderation: %w", err)

@@ -47,6 +47,7 @@ type TrailDetail struct {
 	PolicyClause       string                   `json:"policy_clause,omitempty"`
 	Category           domain.Category          `json:"category,omitempty"`
 	Explanation        string                   `json:"explanation,omitempty"`
+	GroundExplanation  string                   `json:"ground_explanation,omitempty"`
 	AutomatedDetection bool                     `json:"automated_detection,omitempty"`
 	AutomatedDecision  domain.AutomatedDecision `json:"automated_decision,omitempty"`
 	Source             string                   `json:"source,omitempty"` // decision source, or who flagged
@@ -113,8 +114,8 @@ func (t *Trails) Apply(ev eventstore.Event, de domain.Event) {
 		en.Actor = e.Moderator
 		*d = TrailDetail{ContentVersion: e.ContentVersion, DecisionID: e.DecisionID, Visibility: e.Visibility,
 			Ground: e.Ground, LegalGround: e.LegalGround, PolicyClause: e.PolicyClause, Category: e.Category,
-			Explanation: e.Explanation, AutomatedDetection: e.AutomatedDetection, AutomatedDecision: e.AutomatedDecision,
-			Source: string(e.Source), FlagIDs: e.FlagIDs}
+			Explanation: e.Explanation, GroundExplanation: e.GroundExplanation, AutomatedDetection: e.AutomatedDetection,
+			AutomatedDecision: e.AutomatedDecision, Source: string(e.Source), FlagIDs: e.FlagIDs}
 	case *domain.AuthorNotified:
 		d.DecisionID, d.AppealID, d.Method = e.DecisionID, e.AppealID, e.Method
 	case *domain.AppealFiled:

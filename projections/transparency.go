@@ -161,7 +161,7 @@ type Report struct {
 	Restrictions int            `json:"restrictions"`
 	ByVisibility map[string]int `json:"decisions_by_visibility"`
 	ByGround     map[string]int `json:"decisions_by_ground"`   // restrictions only
-	ByCategory   map[string]int `json:"decisions_by_category"` // restrictions only
+	ByCategory   map[string]int `json:"decisions_by_category"` // restrictions only, current categories (domain.Category.Current)
 	BySource     map[string]int `json:"decisions_by_source"`
 	// Automated counts decisions taken fully or partially by automated
 	// means; AutomatedShare is Automated / Decisions (0 without decisions).
@@ -231,7 +231,7 @@ func (t *Transparency) Report(q ReportQuery) Report {
 		if d.Visibility.Restricts() {
 			r.Restrictions++
 			r.ByGround[string(d.Ground)]++
-			r.ByCategory[string(d.Category)]++
+			r.ByCategory[string(d.Category.Current())]++ // state kept from before the upcaster may hold a retired value
 		}
 		if d.AutomatedDetection {
 			r.AutomatedDetection++

@@ -1,14 +1,18 @@
 package projections
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore"
 )
 
 // transparencyFixture writes notices, decisions and appeals with known
@@ -74,7 +78,7 @@ func transparencyFixture(t *testing.T) (*ledger, time.Time) {
 	appealDecided("a1", "d2", "sA2", domain.AppealOverturned, t0.Add(3*h))
 	appeal("a2", "d1", "sA1", t0.Add(3*h))
 	appealDecided("a2", "d1", "sA1", domain.AppealUpheld, t0.Add(5*h))
-	dec("d4", "sB1", domain.VisibilityLabelled, domain.GroundIncompatible, domain.CategoryScope,
+	dec("d4", "sB1", domain.VisibilityLabelled, domain.GroundIncompatible, domain.CategoryOtherViolationTC,
 		domain.AutomatedPartially, false, domain.SourceParticipantNotice, []string{"n5"}, t0.Add(24*h))
 	appeal("a3", "d4", "sB1", t0.Add(48*h))
 	return l, t0
@@ -94,7 +98,7 @@ func TestTransparencyReportAgainstHandComputedFixture(t *testing.T) {
 		Restrictions:    3,
 		ByVisibility:    map[string]int{"content_disabled": 2, "no_action": 1, "content_labelled": 1},
 		ByGround:        map[string]int{"incompatible_content": 2, "illegal_content": 1},
-		ByCategory:      map[string]int{"illegal_or_harmful_speech": 2, "scope_of_platform_service": 1},
+		ByCategory:      map[string]int{"illegal_or_harmful_speech": 2, "other_violation_tc": 1},
 		BySource:        map[string]int{"source_article_16": 2, "source_voluntary": 1, "source_type_other_notification": 1},
 		Automated:       2, AutomatedShare: 0.5, AutomatedDetection: 1,
 		// [300 3600 7200 86400]: median rank ceil(2)=2, p90 rank ceil(3.6)=4.
@@ -138,3 +142,36 @@ func TestTransparencyReportAgainstHandComputedFixture(t *testing.T) {
 }
 
 func (r Report) withQuery(q ReportQuery) Report { r.Query = q; return r }
+
+// TestTransparencyShowsNoRetiredCategory: version-1 decisions with
+// categories the DSA Transparency Database retired are counted under the
+// current vocabulary, whether they are read through the upcaster or come
+// from state saved before it existed.
+func TestTransparencyShowsNoRetiredCategory(t *testing.T) {
+	l := newLedger(t)
+	openProcess(l, "pA", "Kommunstyrelsen", 0, domain.ModerationPost)
+	at := time.Date(2024, 5, 6, 10, 0, 0, 0, time.UTC)
+	for i, cat := range []string{"scope_of_platform_service", "unsafe_and_illegal_products", "non_consensual_behaviour", "violence"} {
+		item := fmt.Sprintf("s%d", i)
+		submit(l, item, "pA", "u1", domain.ChannelWeb, false)
+		v1 := `{"decision_id":"d` + item + `","item_id":"` + item + `","item_kind":"submission","content_version":1,` +
+			`"visibility":"content_disabled","ground":"incompatible_content","legal_ground":"","policy_clause":"4.2",` +
+			`"category":"` + cat + `","explanation":"x","automated_detection":false,` +
+			`"automated_decision":"automated_decision_not_automated","source":"source_voluntary","flag_ids":[],` +
+			`"moderator":"m","decided_at":"2024-05-06T10:00:00Z"}`
+		_, err := l.s.Append(context.Background(), domain.StreamForSubmission(item), eventstore.Any(),
+			eventstore.EventData{ID: uuid.New(), Type: "ModerationDecided", Version: 1, Data: []byte(v1),
+				Metadata: eventstore.Metadata{Actor: "m", Role: "moderator", OccurredAt: at}})
+		require.NoError(t, err)
+	}
+	tr := NewTransparency()
+	fold(t, l.s, tr)
+	want := map[string]int{"other_violation_tc": 1, "unsafe_and_prohibited_products": 1, "needs_review": 1, "violence": 1}
+	assert.Equal(t, want, tr.Report(ReportQuery{}).ByCategory)
+
+	// State saved by an older build still holds the recorded values.
+	for _, d := range tr.st.Decisions {
+		d.Category = "scope_of_platform_service"
+	}
+	assert.Equal(t, map[string]int{"other_violation_tc": 4}, tr.Report(ReportQuery{}).ByCategory)
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -290,7 +291,33 @@ type itemData struct {
 	Done        string
 	Visibility  []string
 	Categories  []string
+	ContentType []choice // the content type checkboxes, checked as last posted (text by default)
 }
+
+// choice is a checkbox of a form.
+type choice struct {
+	Value   string
+	Checked bool
+}
+
+// contentTypeChoices marks the content types checked in form f, or text
+// when f has none (a fresh form: the ledger stores text).
+func contentTypeChoices(f url.Values) []choice {
+	picked := f["content_type"]
+	if len(picked) == 0 {
+		picked = []string{string(domain.ContentText)}
+	}
+	var out []choice
+	for _, t := range domain.ContentTypes() {
+		out = append(out, choice{Value: string(t), Checked: slices.Contains(picked, string(t))})
+	}
+	return out
+}
+
+// scopes are the territorial scopes the form offers: a hidden post on the
+// municipality's site is hidden everywhere (the EU/EEA), unless the
+// decision rests on Swedish law alone.
+var scopes = map[string][]string{"eea": domain.EEA(), "SE": {"SE"}}
 
 type openFlag struct {
 	ID       string
@@ -352,6 +379,7 @@ func (h *Handler) itemData(ctx context.Context, viewer ledger.Principal, kind, i
 	for _, c := range domain.Categories() {
 		d.Categories = append(d.Categories, string(c))
 	}
+	d.ContentType = contentTypeChoices(d.Form)
 	ik := domain.ItemKind(kind)
 	if ik != domain.ItemSubmission && ik != domain.ItemComment {
 		return d, false, nil
@@ -518,11 +546,20 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	d.Form, d.Key = f, f.Get("idempotency_key")
+	d.ContentType = contentTypeChoices(f)
 	vis := domain.Visibility(f.Get("visibility"))
 	ground := domain.Ground(f.Get("ground"))
 	clause := strings.TrimSpace(f.Get("clause"))
 	category := domain.Category(f.Get("category"))
 	explanation := strings.TrimSpace(f.Get("explanation"))
+	groundExplanation := strings.TrimSpace(f.Get("ground_explanation"))
+	contentTypeOther := strings.TrimSpace(f.Get("content_type_other"))
+	contentDate := strings.TrimSpace(f.Get("content_date"))
+	scope, scopeOK := scopes[f.Get("scope")]
+	var contentTypes []domain.ContentType
+	for _, t := range f["content_type"] {
+		contentTypes = append(contentTypes, domain.ContentType(t))
+	}
 	version, verr := strconv.Atoi(f.Get("content_version"))
 	rev, rerr := strconv.ParseUint(f.Get("revision"), 10, 64)
 
@@ -543,8 +580,23 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		if !slices.Contains(domain.Categories(), category) {
 			missing = append(missing, "category")
 		}
+		if groundExplanation == "" || utf8.RuneCountInString(groundExplanation) > 2000 {
+			missing = append(missing, "ground_explanation")
+		}
+		if len(contentTypes) == 0 {
+			missing = append(missing, "content_type")
+		}
+		if !scopeOK {
+			missing = append(missing, "scope")
+		}
 	}
-	if explanation == "" {
+	if slices.Contains(contentTypes, domain.ContentOther) != (contentTypeOther != "") {
+		missing = append(missing, "content_type_other")
+	}
+	if _, err := time.Parse(time.DateOnly, contentDate); contentDate != "" && err != nil {
+		missing = append(missing, "content_date")
+	}
+	if explanation == "" || vis.Restricts() && utf8.RuneCountInString(explanation) > 5000 {
 		missing = append(missing, "explanation")
 	}
 	if d.Key == "" || verr != nil || rerr != nil {
@@ -557,9 +609,10 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := domain.DecideModeration{ContentVersion: version, Visibility: vis, Explanation: explanation,
+		ContentType: contentTypes, ContentTypeOther: contentTypeOther, ContentDate: contentDate,
 		AutomatedDecision: domain.AutomatedNot}
 	if vis.Restricts() {
-		cmd.Ground, cmd.Category = ground, category
+		cmd.Ground, cmd.Category, cmd.GroundExplanation, cmd.TerritorialScope = ground, category, groundExplanation, scope
 		if ground == domain.GroundIllegal {
 			cmd.LegalGround = clause
 		} else {

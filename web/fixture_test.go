@@ -202,7 +202,8 @@ func seed(t testing.TB, ctx context.Context, svc *ledger.Service) seeded {
 	s.hideDecision = must(svc.DecideModeration(ctx, modA, domain.ItemSubmission, s.hidden, rq("d1", domain.DecideModeration{
 		ContentVersion: 1, Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible,
 		PolicyClause: "Riktlinjerna 4.2 (personangrepp)", Category: domain.CategoryIllegalOrHarmfulSpeech,
-		Explanation: hideReason, AutomatedDecision: domain.AutomatedNot, Source: domain.SourceParticipantNotice,
+		GroundExplanation: "Riktlinjerna förbjuder personangrepp.",
+		Explanation:       hideReason, AutomatedDecision: domain.AutomatedNot, Source: domain.SourceParticipantNotice,
 		FlagIDs: []string{flag}}))).ID
 	s.appeal = must(svc.FileAppeal(ctx, as(people[1]), domain.ItemSubmission, s.hidden, rq("a1", domain.FileAppeal{
 		DecisionID: s.hideDecision, Grounds: "Jag kritiserade ett beslut, inte en person."}))).ID
@@ -214,7 +215,7 @@ func seed(t testing.TB, ctx context.Context, svc *ledger.Service) seeded {
 		Body: "Kommunstyrelsen bifaller förslaget.", ResponsibleBody: "Kommunstyrelsen",
 		DecisionReference: decisionRef, Outcome: domain.OutcomeApproved})))
 	must(svc.FlagContent(ctx, as(people[3]), domain.ItemSubmission, s.answered, rq("f2", domain.FlagContent{
-		ContentVersion: 1, Source: domain.FlagByParticipant, Category: domain.CategoryScope})))
+		ContentVersion: 1, Source: domain.FlagByParticipant, Category: domain.CategoryOtherViolationTC})))
 	return s
 }
 

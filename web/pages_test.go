@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/ledger"
 )
 
@@ -238,7 +239,8 @@ func TestModerationForm(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, status)
 	bt := text(body)
 	assert.Contains(t, bt, "Beslutet registrerades inte. Det saknas:")
-	for _, field := range []string{"Grund", "Punkt i riktlinjerna eller lagrum", "Kategori", "Motivering"} {
+	for _, field := range []string{"Grund", "Punkt i riktlinjerna eller lagrum", "Kategori", "Motivering",
+		"Varför innehållet är olagligt eller strider mot villkoren på den grunden"} {
 		assert.Contains(t, bt, field)
 	}
 	assert.Contains(t, body, `<a href="#explanation">`)
@@ -288,6 +290,33 @@ func TestModerationForm(t *testing.T) {
 	_, trail := pub.get("/items/" + s.pending + "/trail")
 	assert.Contains(t, text(trail), "Godkänt (publiceras)")
 	assert.Contains(t, text(trail), "Följer riktlinjerna.")
+
+	// A restriction through the form carries the whole DSA statement:
+	// facts and ground explanation apart, content type, date and scope.
+	_, itemPage := c.get("/dashboard/items/submission/" + s.pending)
+	assert.Contains(t, itemPage, `id="content_type-text" name="content_type" value="text" checked`, "text is the default content type")
+	hide := url.Values{"csrf": form["csrf"], "idempotency_key": {"hide-1"}, "content_version": {"1"},
+		"visibility": {"content_labelled"}, "ground": {"incompatible_content"},
+		"clause": {"Riktlinjerna 3.1"}, "category": {"other_violation_tc"}, "ground_explanation": {"Inlägget handlar om ett annat ämne än processen."},
+		"explanation": {"Förslaget gäller en annan kommun."}, "content_type": {"text"}, "scope": {"SE"}}
+	evs, err := n.store.ReadStream(n.ctx, domain.StreamForSubmission(s.pending), eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 1})
+	require.NoError(t, err)
+	hide.Set("revision", strconv.FormatUint(evs[0].Revision, 10))
+	status, _, body = c.post(action, hide)
+	require.Equal(t, http.StatusSeeOther, status, text(body))
+	evs, err = n.store.ReadStream(n.ctx, domain.StreamForSubmission(s.pending), eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 1})
+	require.NoError(t, err)
+	de, err := domain.Decode(evs[0].Type, evs[0].Version, evs[0].Data)
+	require.NoError(t, err)
+	d := de.(*domain.ModerationDecided)
+	assert.Equal(t, 2, evs[0].Version)
+	assert.Equal(t, []domain.ContentType{domain.ContentText}, d.ContentType)
+	assert.Equal(t, []string{"SE"}, d.TerritorialScope)
+	assert.Equal(t, "Inlägget handlar om ett annat ämne än processen.", d.GroundExplanation)
+	assert.Equal(t, "Förslaget gäller en annan kommun.", d.Explanation)
+	assert.NotEmpty(t, d.ContentDate, "the ledger fills in the date the version was posted")
+	_, trail = pub.get("/items/" + s.pending + "/trail")
+	assert.Contains(t, text(trail), "Inlägget handlar om ett annat ämne än processen.")
 }
 
 func TestAppealIsNotOfferedToTheDecider(t *testing.T) {

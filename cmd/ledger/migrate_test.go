@@ -74,7 +74,8 @@ func seedLedger(t *testing.T, ctx context.Context, svc *ledger.Service, round in
 			ContentVersion: 1, Source: domain.FlagByParticipant, Category: domain.CategoryIllegalOrHarmfulSpeech, Explanation: "Kränkande"})))
 		dec := must(svc.DecideModeration(ctx, modA, domain.ItemSubmission, sub, rq(k("decide", p), domain.DecideModeration{
 			ContentVersion: 1, Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible, PolicyClause: "4.2",
-			Category: domain.CategoryIllegalOrHarmfulSpeech, Explanation: "Personangrepp", AutomatedDecision: domain.AutomatedNot,
+			GroundExplanation: "Villkoren förbjuder personangrepp.",
+			Category:          domain.CategoryIllegalOrHarmfulSpeech, Explanation: "Personangrepp", AutomatedDecision: domain.AutomatedNot,
 			Source: domain.SourceParticipantNotice, FlagIDs: []string{flag.ID}})))
 		appeal := must(svc.FileAppeal(ctx, who(0), domain.ItemSubmission, sub, rq(k("appeal", p), domain.FileAppeal{DecisionID: dec.ID, Grounds: "Det var inte ett angrepp"})))
 		must(svc.DecideAppeal(ctx, modB, domain.ItemSubmission, sub, rq(k("appeal-decision", p), domain.DecideAppeal{AppealID: appeal.ID, Outcome: domain.AppealOverturned, Explanation: "Inom ramarna"})))

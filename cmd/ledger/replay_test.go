@@ -71,8 +71,8 @@ func newReplayFixture(t *testing.T) replayFixture {
 	decide := func(v domain.Visibility) ledger.Result {
 		r, err := svc.DecideModeration(ctx, mod, domain.ItemSubmission, f.submission, ledger.Request[domain.DecideModeration]{
 			IdempotencyKey: rq(), Command: domain.DecideModeration{ContentVersion: 1, Visibility: v,
-				Ground: domain.GroundIncompatible, PolicyClause: "3.1", Category: domain.Category("scope_of_platform_service"),
-				Explanation: "Utanför ämnet", AutomatedDecision: domain.AutomatedDecision("automated_decision_not_automated"),
+				Ground: domain.GroundIncompatible, PolicyClause: "3.1", Category: domain.Category("other_violation_tc"),
+				Explanation: "Utanför ämnet", GroundExplanation: "Villkoren 3.1: håll dig till ämnet.", AutomatedDecision: domain.AutomatedDecision("automated_decision_not_automated"),
 				Source: domain.DecisionSource("source_voluntary")}})
 		require.NoError(t, err)
 		return r

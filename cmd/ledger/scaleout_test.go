@@ -192,8 +192,8 @@ func TestScaleOut(t *testing.T) {
 	_, pos = a.post(t, "/v1/submissions/"+sub+"/comments", people[2], `{"language":"sv","body":"Håller med!"}`)
 	waitSeen(pos)
 	dec, _ := b.post(t, "/v1/moderation/decisions", modA, `{"item":{"kind":"submission","id":"`+sub+`"},"content_version":1,
-		"visibility":"content_labelled","ground":"incompatible_content","policy_clause":"3.1","category":"scope_of_platform_service",
-		"explanation":"Delvis utanför ämnet","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)
+		"visibility":"content_labelled","ground":"incompatible_content","policy_clause":"3.1","category":"other_violation_tc",
+		"explanation":"Delvis utanför ämnet","ground_explanation":"Villkoren 3.1: håll dig till ämnet.","automated_decision":"automated_decision_not_automated","source":"source_voluntary"}`)
 	appeal, _ := a.post(t, "/v1/appeals", people[0], `{"item":{"kind":"submission","id":"`+sub+`"},"decision_id":"`+dec+`","grounds":"Det hör till ämnet"}`)
 	b.post(t, "/v1/appeals/"+appeal+"/decision", modB, `{"item":{"kind":"submission","id":"`+sub+`"},"outcome":"overturned","explanation":"Inom ramarna"}`)
 
