@@ -428,6 +428,7 @@ func (r *ledgerRun) retry(t *testing.T, url string) {
 		// flight in a dying process's last answer (409), or a 503.
 		for try := 0; try < 5 && !o.acked; try++ {
 			if try > 0 {
+				t.Logf("retry of %s answered %s; trying again", o.key, o.last)
 				time.Sleep(200 * time.Millisecond)
 			}
 			r.send(context.Background(), url, o)
