@@ -411,6 +411,41 @@ func (r *ledgerRun) checkReceipts(t *testing.T, url string, src *rand.Rand) int 
 	return checked
 }
 
+// models reads the public read models as of position at (so that a
+// rebuilt ledger, which may have moved on, answers for the same log).
+func (r *ledgerRun) models(t *testing.T, url string, at float64) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, route := range []string{
+		"/v1/processes", "/v1/processes/" + r.w.process, "/v1/processes/" + r.w.process + "/submissions",
+		"/v1/reports/transparency", "/v1/stats/participation?process=" + r.w.process,
+	} {
+		sep := "?"
+		if strings.Contains(route, "?") {
+			sep = "&"
+		}
+		req, err := http.NewRequest("GET", fmt.Sprintf("%s%s%sas_of=%.0f", url, route, sep, at), nil)
+		require.NoError(t, err)
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", route, b)
+		out[route] = string(b)
+	}
+	return out
+}
+
+// head is the log's head position, as GET /v1/events reports it.
+func (r *ledgerRun) head(t *testing.T, url string) float64 {
+	t.Helper()
+	ans := mustCall(t, "GET", url+"/v1/events?limit=1", r.w.admin, "")
+	h, ok := ans["head"].(float64)
+	require.True(t, ok, "no head in %v", ans)
+	return h
+}
+
 // retry sends every write whose outcome is unknown again with its key: each
 // must now be acknowledged, once.
 func (r *ledgerRun) retry(t *testing.T, url string) {

@@ -62,8 +62,17 @@ func faultCycles(t *testing.T, n int, dataDir string, fault func(p *proc), recov
 	r.retry(t, p.url)
 	r.check(t, p.url, src)
 	receipts := r.checkReceipts(t, p.url, src)
+	at := r.head(t, p.url)
+	survived := r.models(t, p.url, at)
 	p.stop(t)
 	verify(t, dataDir)
+	// The read models that lived through every fault equal a fresh replay.
+	require.DirExists(t, filepath.Join(dataDir, "projections"), "where the read models keep their state")
+	require.NoError(t, os.RemoveAll(filepath.Join(dataDir, "projections")))
+	p = start(t, dataDir)
+	p.ready(t)
+	require.Equal(t, survived, r.models(t, p.url, at), "read models after the faults differ from a fresh replay")
+	p.stop(t)
 	exports := r.verifyExports(t)
 	acked, _ := r.counts()
 	t.Logf("%d cycles (%d during start-up), %d writes sent, %d acknowledged (after retries), 0 lost, 0 duplicated; "+
