@@ -89,7 +89,7 @@ func (h *Handler) resolve(r *http.Request) (view, error) {
 // models returns the models for v: the live ones (to be read inside
 // Runner.Read) or fresh ones folded up to v.Pos. Only the models named in
 // need are folded; the others are nil in an as-of view.
-type need struct{ processes, submissions, transparency bool }
+type need struct{ processes, submissions, transparency, dialogue bool }
 
 func (h *Handler) modelsAt(ctx context.Context, v view, n need) (Models, error) {
 	if v.Latest {
@@ -111,6 +111,11 @@ func (h *Handler) modelsAt(ctx context.Context, v view, n need) (Models, error) 
 	if n.transparency {
 		if m.Transparency, err = projections.AsOf(ctx, st, dir, projections.NewTransparency(), v.Pos); err != nil {
 			return m, fmt.Errorf("web: transparency as of %d: %w", v.Pos, err)
+		}
+	}
+	if n.dialogue && h.cfg.Models.Dialogue != nil {
+		if m.Dialogue, err = projections.AsOf(ctx, st, dir, projections.NewDialogue(), v.Pos); err != nil {
+			return m, fmt.Errorf("web: dialogue as of %d: %w", v.Pos, err)
 		}
 	}
 	return m, nil

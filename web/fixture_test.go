@@ -74,10 +74,11 @@ func newNodeWith(t testing.TB, fill func(context.Context, *ledger.Service)) *led
 	m := web.Models{
 		Processes: projections.NewProcesses(), Submissions: projections.NewSubmissions(),
 		Trails: projections.NewTrails(pseudonymKey), Queue: projections.NewQueue(), Transparency: projections.NewTransparency(),
+		Dialogue: projections.NewDialogue(),
 	}
 	projDir := filepath.Join(dir, "projections")
 	runner, err := projections.NewRunner(store, projections.Config{Dir: projDir},
-		m.Processes, m.Submissions, m.Trails, m.Queue, m.Transparency)
+		m.Processes, m.Submissions, m.Trails, m.Queue, m.Transparency, m.Dialogue)
 	require.NoError(t, err)
 	svc := ledger.New(store, keys)
 	pages, err := web.New(web.Config{Service: svc, Store: store, Runner: runner, Models: m, Integrity: integ, SnapshotDir: projDir})

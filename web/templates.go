@@ -10,7 +10,7 @@ import (
 
 // pageNames are the page templates; each is parsed with layout.html into
 // its own set per language, so that every page defines "content".
-var pageNames = []string{"home", "process", "submission", "trail", "transparency", "verify", "audit",
+var pageNames = []string{"home", "process", "dialogue", "submission", "trail", "transparency", "verify", "audit",
 	"login", "dashboard", "item", "error", "notfound"}
 
 func (h *Handler) parseTemplates() (map[string]map[string]*template.Template, error) {

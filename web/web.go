@@ -59,6 +59,8 @@ type Models struct {
 	Trails       *projections.Trails
 	Queue        *projections.Queue
 	Transparency *projections.Transparency
+	// Dialogue, if set, serves the dialogue page (opinion groups).
+	Dialogue *projections.Dialogue
 }
 
 // Config is what New needs; every field but Logger is required.
@@ -133,6 +135,7 @@ func (h *Handler) Mount(r chi.Router) {
 		r.Use(h.headers)
 		r.Get("/", h.home)
 		r.Get("/processes/{id}", h.process)
+		r.Get("/processes/{id}/dialogue", h.dialogue)
 		r.Get("/submissions/{id}", h.submission)
 		r.Get("/items/{id}/trail", h.trail)
 		r.Get("/transparency", h.transparency)

@@ -175,7 +175,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		Service: n.svc, Store: n.store, Runner: n.runner, Integrity: n.integrity, Logger: log,
 		SnapshotDir: filepath.Join(cfg.dataDir, "projections"),
 		Models: web.Models{Processes: n.models.Processes, Submissions: n.models.Submissions, Trails: n.models.Trails,
-			Queue: n.models.Queue, Transparency: n.models.Transparency},
+			Queue: n.models.Queue, Transparency: n.models.Transparency, Dialogue: n.models.Dialogue},
 	})
 	if err != nil {
 		return nil, err
