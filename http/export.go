@@ -49,7 +49,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) {
 			return ledger.Result{}, fmt.Errorf("%w: kind %q is not audit or research", domain.ErrInvalid, b.Kind)
 		}
 		if !mayExport(actor.Role, kind) {
-			return ledger.Result{}, fmt.Errorf("a %s may not ask for a %s export: %w", actor.Role, kind, domain.ErrForbidden)
+			return ledger.Result{}, fmt.Errorf("the %s role may not ask for %s exports: %w", actor.Role, kind, domain.ErrForbidden)
 		}
 		if s.cfg.Exports == nil {
 			return ledger.Result{}, fmt.Errorf("exports are not enabled on this server: %w", domain.ErrNotFound)

@@ -1,12 +1,15 @@
 package ledgerhttp
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
@@ -27,6 +30,9 @@ type Problem struct {
 	// Revision is the stream's actual revision on a precondition failure,
 	// so a client can re-read and retry.
 	Revision *uint64 `json:"revision,omitempty"`
+	// RequestID is the request's X-Request-Id: the server's log lines
+	// about this answer carry the same id.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // The HTTP layer's own named errors, mapped in problemFor like every other.
@@ -91,13 +97,25 @@ func problemFor(err error) Problem {
 	return Problem{Type: ProblemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError}
 }
 
-// writeProblem answers with err as problem+json. 500s are logged with the
-// error (which may hold internals but never request bodies).
+// StatusClientClosed is the status recorded (and written, to nobody) when
+// the client went away before its answer was ready, as nginx's 499.
+const StatusClientClosed = 499
+
+// writeProblem answers with err as problem+json. 500s are logged at error
+// with the error (which may hold internals but never request bodies) and
+// the request id the problem carries; a client that went away is logged
+// at debug and answered 499.
 func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		log.DebugContext(r.Context(), "client went away", "method", r.Method, "err", err)
+		w.WriteHeader(StatusClientClosed)
+		return
+	}
 	pr := problemFor(err)
 	pr.Instance = r.URL.Path
+	pr.RequestID = requestID(r.Context())
 	if pr.Status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", routePattern(r), "err", err)
 	}
 	if pr.Status == http.StatusTooManyRequests {
 		var rl *rateLimitError
@@ -117,4 +135,12 @@ func writeJSON(w http.ResponseWriter, contentType string, status int, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// routePattern is the matched route's pattern ("" before routing).
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		return rc.RoutePattern()
+	}
+	return ""
 }

@@ -71,7 +71,7 @@ func (s *Server) table() []route {
 		// Operations.
 		{"GET", "/healthz", nil, s.healthz, nil, "Liveness", nil},
 		{"GET", "/readyz", nil, s.readyz, nil, "Readiness", nil},
-		{"GET", "/metrics", nil, s.metricsHandler().ServeHTTP, nil, "Prometheus metrics", nil},
+		{"GET", "/metrics", nil, s.MetricsHandler().ServeHTTP, nil, "Prometheus metrics", nil},
 		{"GET", "/v1/openapi.json", nil, s.openapi, nil, "This document", nil},
 
 		// Processes.

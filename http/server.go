@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,20 @@ type Config struct {
 	// Exports writes and serves exports (POST /v1/exports, GET
 	// /v1/exports/{id}/{file}); without it those routes answer 404.
 	Exports Exports
+	// Build describes the binary: /healthz shows it and the registry gets
+	// ledger_build_info.
+	Build BuildInfo
+	// MetricsElsewhere leaves /metrics out of the API (and its document):
+	// the caller serves MetricsHandler on an internal address.
+	MetricsElsewhere bool
+}
+
+// BuildInfo is the version of the running binary.
+type BuildInfo struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	Time      string `json:"build_time"`
+	GoVersion string `json:"go_version"`
 }
 
 // Server is the HTTP API. It implements http.Handler.
@@ -97,11 +112,16 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, svc: cfg.Service, log: cfg.Logger, idem: idem,
+		cfg: cfg, svc: cfg.Service, log: slog.New(withRequestID{cfg.Logger.Handler()}), idem: idem,
 		limiter: newLimiter(cfg.RateLimit, cfg.Now),
-		metrics: newMetrics(cfg.Registry),
+		metrics: newMetrics(cfg.Registry, cfg.Build),
 	}
-	s.routes = s.table()
+	for _, rt := range s.table() {
+		if rt.pattern == "/metrics" && cfg.MetricsElsewhere {
+			continue
+		}
+		s.routes = append(s.routes, rt)
+	}
 	s.router = s.build()
 	return s, nil
 }
@@ -134,8 +154,11 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer, b BuildInfo) *metrics {
 	f := promauto.With(reg)
+	f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ledger_build_info", Help: "The running binary's version, commit, build time and Go version; always 1.",
+	}, []string{"version", "commit", "build_time", "go_version"}).WithLabelValues(b.Version, b.Commit, b.Time, b.GoVersion).Set(1)
 	return &metrics{
 		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledger_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
@@ -176,6 +199,7 @@ func AppendObserver(reg prometheus.Registerer) func(d time.Duration, events int,
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -189,7 +213,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 // Flush lets SSE handlers behind this wrapper stream.
@@ -202,13 +228,15 @@ func (w *statusWriter) Flush() {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // instrument assigns a request id, counts and times requests by route
-// pattern (never by raw path: ids would explode the label space) and logs
-// method, pattern and status — never bodies or tokens.
+// pattern (never by raw path: ids would explode the label space) and
+// writes one access-log line per request at info: method, route pattern,
+// status, bytes, duration and request id — never the path (it holds
+// participant ids), the query, headers, bodies or tokens.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 128 {
+		if id == "" || len(id) > 128 || strings.ContainsFunc(id, func(c rune) bool { return c <= ' ' || c > '~' }) {
 			var b [12]byte
 			rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
@@ -219,17 +247,44 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		pattern := chi.RouteContext(r.Context()).RoutePattern()
 		if pattern == "" {
+			// Answered before routing (a bad token, the rate limit): name
+			// the route it was for.
+			if mx, ok := s.router.(*chi.Mux); ok {
+				pattern = mx.Find(chi.NewRouteContext(), r.Method, r.URL.Path)
+			}
+		}
+		if pattern == "" {
 			pattern = "unmatched"
 		}
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK
 		}
+		elapsed := time.Since(start)
 		s.metrics.requests.WithLabelValues(pattern, r.Method, strconv.Itoa(status)).Inc()
-		s.metrics.latency.WithLabelValues(pattern, r.Method).Observe(time.Since(start).Seconds())
-		s.log.DebugContext(r.Context(), "request", "method", r.Method, "route", pattern, "status", status,
-			"request_id", id, "duration", time.Since(start))
+		s.metrics.latency.WithLabelValues(pattern, r.Method).Observe(elapsed.Seconds())
+		s.log.InfoContext(r.Context(), "request", "method", r.Method, "route", pattern, "status", status,
+			"bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds())/1000)
 	})
+}
+
+// withRequestID adds the request id to every record logged with a
+// request's context, so an error line carries the id the client saw.
+type withRequestID struct{ slog.Handler }
+
+func (h withRequestID) Handle(ctx context.Context, rec slog.Record) error {
+	if id := requestID(ctx); id != "" {
+		rec.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, rec)
+}
+
+func (h withRequestID) WithAttrs(as []slog.Attr) slog.Handler {
+	return withRequestID{h.Handler.WithAttrs(as)}
+}
+
+func (h withRequestID) WithGroup(name string) slog.Handler {
+	return withRequestID{h.Handler.WithGroup(name)}
 }
 
 type requestIDKey struct{}
@@ -249,7 +304,7 @@ func clientKey(r *http.Request) string {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, "application/json", http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, "application/json", http.StatusOK, map[string]any{"status": "ok", "build": s.cfg.Build})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -263,6 +318,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, "application/json", http.StatusOK, map[string]string{"status": "ready"})
 }
 
-func (s *Server) metricsHandler() http.Handler {
+// MetricsHandler serves the registry's metrics (Prometheus text format).
+func (s *Server) MetricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,13 +42,8 @@ func cmdBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	noPG := fs.Bool("no-postgres", false, "skip the PostgreSQL baseline")
 	seed := fs.Uint64("seed", 1, "seed for the generated events")
 	data := dataFlag(fs, getenv)
-	// Not parseFlags: it maps -h to success and the caller would go on to
-	// run a ten-minute benchmark after printing the help.
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

@@ -29,9 +29,9 @@ func cmdDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same history")
 	size := fs.String("size", "normal", "small (a few hundred events) or normal (thousands)")
 	force := fs.Bool("force", false, "seed even if the ledger already holds events")
-	url := fs.String("url", "http://"+envOr(getenv, "LEDGER_ADDR", "127.0.0.1:8080"), "where `ledger serve` will answer, for the links printed")
+	url := fs.String("url", "http://"+envOr(getenv, "LEDGER_ADDR", "127.0.0.1:8080"), "where ledger serve will answer, for the links printed")
 	storeURL, user, pass := storeFlags(fs, getenv)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

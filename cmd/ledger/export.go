@@ -51,12 +51,15 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	textLicence := fs.String("text-licence", "CC-BY-4.0", "licence stated for free texts of public records (research)")
 	resume := fs.Bool("resume", false, "continue an interrupted export in --out")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || *out == "" || (*kind != string(export.Audit) && *kind != string(export.Research)) {
+	if fs.NArg() > 0 || *out == "" {
 		fs.Usage()
 		return errUsage
+	}
+	if *kind != string(export.Audit) && *kind != string(export.Research) {
+		return usagef("--kind %q: want %s or %s", *kind, export.Audit, export.Research)
 	}
 	fromB, err := export.ParseBound(*from)
 	if err != nil {

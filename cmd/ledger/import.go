@@ -21,6 +21,12 @@ import (
 func cmdImport(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "polis" {
 		fmt.Fprintln(stderr, `usage: ledger import polis --data DIR --process-title "…" [flags] POLIS_EXPORT_DIR`)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			return errHelp
+		}
+		if len(args) > 0 {
+			return usagef("unknown subcommand %q; want polis", args[0])
+		}
 		return errUsage
 	}
 	fs := newFlags("import polis", stderr)
@@ -31,7 +37,7 @@ func cmdImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	caseNumber := fs.String("case-number", "", "diarienummer (default: the conversation's URL)")
 	policy := fs.String("policy", "", "policy reference for moderation (default: the source system's moderation)")
 	lang := fs.String("language", "", "language tag of the statements, e.g. sv or en (default und: undetermined)")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || *title == "" {

@@ -16,7 +16,7 @@ func cmdKey(_ context.Context, args []string, getenv env, stdout, stderr io.Writ
 	fs := newFlags("key", stderr)
 	data := dataFlag(fs, getenv)
 	opts := integrityFlags(fs, getenv)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -23,11 +24,21 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "ledger:", err)
+		if msg := errorLine(err); msg != "" {
+			fmt.Fprintln(os.Stderr, "ledger:", msg)
 		}
 		os.Exit(exitCode(err))
 	}
+}
+
+// errorLine is what main prints for err: nothing after a bare usage error
+// (the usage is already printed), else the message without the
+// ": usage" that wrapping errUsage leaves.
+func errorLine(err error) string {
+	if err == errUsage {
+		return ""
+	}
+	return strings.TrimSuffix(err.Error(), ": "+errUsage.Error())
 }
 
 // env is how subcommands read LEDGER_* configuration (os.Getenv in main).
@@ -63,20 +74,36 @@ var errUsage = errors.New("usage")
 // done and the exit code is 0.
 var errHelp = errors.New("help")
 
+// Exit codes: 0 success (and -h), 1 failure, 2 a usage error (a bad
+// command, flag or value: the message names what is valid), 3 from
+// `ledger verify` when it checked everything it could but there was no
+// signed checkpoint to check against.
 func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
 		usage(stderr, cmds)
-		if len(args) == 0 {
-			return errUsage
-		}
+		return errUsage
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help" && len(args) == 1:
+		usage(stdout, cmds)
 		return nil
+	case args[0] == "--version" || args[0] == "-version" || args[0] == "version":
+		if len(args) > 1 {
+			return usagef("%s takes no arguments", args[0])
+		}
+		fmt.Fprintln(stdout, currentBuild())
+		return nil
+	case args[0] == "help":
+		// ledger help CMD is ledger CMD -h.
+		if len(args) > 2 {
+			return usagef("help takes one command, e.g. ledger help %s", args[1])
+		}
+		args = []string{args[1], "-h"}
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "ledger: unknown command %q\n\n", args[0])
 		usage(stderr, cmds)
-		return errUsage
+		return usagef("unknown command %q; the commands are %s", args[0], strings.Join(commandNames(cmds), ", "))
 	}
 	if err := c.run(ctx, args[1:], getenv, stdout, stderr); !errors.Is(err, errHelp) {
 		return err
@@ -84,18 +111,25 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 	return nil
 }
 
-func usage(w io.Writer, cmds map[string]command) {
+func commandNames(cmds map[string]command) []string {
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	return names
+}
+
+func usage(w io.Writer, cmds map[string]command) {
 	var b strings.Builder
-	b.WriteString("usage: ledger <command> [flags]\n\ncommands:\n")
-	for _, n := range names {
+	b.WriteString("usage: ledger <command> [flags]\n       ledger help <command>\n       ledger --version\n\ncommands:\n")
+	for _, n := range commandNames(cmds) {
 		fmt.Fprintf(&b, "  %-10s %s\n", n, cmds[n].summary)
 	}
-	b.WriteString("\nRun 'ledger <command> -h' for a command's flags.\n")
+	b.WriteString("\nRun 'ledger help <command>' (or 'ledger <command> -h') for a command's flags.\n" +
+		"Every flag can also be set by the environment variable its help names;\n" +
+		"a flag on the command line wins. Exit status: 0 success, 1 failure,\n" +
+		"2 usage error, 3 verify found no signed checkpoint to check against.\n")
 	io.WriteString(w, b.String())
 }
 
@@ -120,8 +154,34 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, mapping -h and bad flags to errUsage.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// usagef is a usage error (exit status 2) with a message that names what
+// is valid.
+func usagef(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, errUsage)...)
+}
+
+// parseFlags gives every flag of fs its environment variable, applies the
+// environment, then parses args (so a flag given wins over its variable,
+// which wins over the default), mapping -h to errHelp and bad flags to
+// errUsage. A flag's variable is the LEDGER_* name its usage already
+// mentions (the shared ones: LEDGER_DATA, LEDGER_STORE, …), else
+// LEDGER_<COMMAND>_<FLAG>, e.g. LEDGER_EXPORT_KIND; -h lists it.
+func parseFlags(fs *flag.FlagSet, args []string, getenv env) error {
+	var bad []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(fs.Name(), f)
+		if !strings.Contains(f.Usage, name) {
+			f.Usage += " (" + name + ")"
+		}
+		if v := getenv(name); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				bad = append(bad, fmt.Errorf("%s=%q: %v", name, v, err))
+			}
+		}
+	})
+	if len(bad) > 0 {
+		return usagef("%w", errors.Join(bad...))
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -129,6 +189,18 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+var ledgerVar = regexp.MustCompile(`\bLEDGER_[A-Z0-9_]+\b`)
+
+// envName is the environment variable of flag f of the command named
+// cmdName ("ledger export", "ledger token create").
+func envName(cmdName string, f *flag.Flag) string {
+	if v := ledgerVar.FindString(f.Usage); v != "" {
+		return v
+	}
+	cmd, _, _ := strings.Cut(strings.TrimPrefix(cmdName, "ledger "), " ")
+	return strings.ToUpper("LEDGER_" + cmd + "_" + strings.ReplaceAll(f.Name, "-", "_"))
 }
 
 // envOr returns the LEDGER_* variable key, or def when it is unset.

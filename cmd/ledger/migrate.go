@@ -57,7 +57,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv env, stdout, stderr i
 	to := fs.String("to", "", "target: an esdb:// connection string or a data directory")
 	keysFrom := fs.String("keys-from", "", "data directory whose secrets a data-directory target gets, for an esdb:// source")
 	page := fs.Int("page", 1000, "events read from the source at a time (one progress line each)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *from == "" || *to == "" || *page < 1 || *page > eventstore.MaxReadLimit {

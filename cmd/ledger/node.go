@@ -70,6 +70,9 @@ type nodeConfig struct {
 	integrityOpt []integrity.Option
 	rateLimit    ledgerhttp.RateLimit
 	logger       *slog.Logger
+	// metricsElsewhere leaves /metrics out of the API: serve puts it on
+	// --metrics-addr.
+	metricsElsewhere bool
 }
 
 // storeFlags registers --store (LEDGER_STORE) and reads the KurrentDB
@@ -181,14 +184,16 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		return nil, err
 	}
 	n.api, err = ledgerhttp.NewServer(ledgerhttp.Config{
-		Mount:     pages.Mount, // the web pages: /, /processes/…, /dashboard, /static/…
-		Service:   n.svc,
-		Logger:    log,
-		Registry:  n.reg,
-		DataDir:   filepath.Join(cfg.dataDir, "http"),
-		RateLimit: cfg.rateLimit,
-		Ready:     n.ready,
-		Receipt:   n.receipt,
+		Mount:            pages.Mount, // the web pages: /, /processes/…, /dashboard, /static/…
+		Service:          n.svc,
+		Logger:           log,
+		Registry:         n.reg,
+		DataDir:          filepath.Join(cfg.dataDir, "http"),
+		RateLimit:        cfg.rateLimit,
+		Build:            ledgerhttp.BuildInfo(currentBuild()),
+		MetricsElsewhere: cfg.metricsElsewhere,
+		Ready:            n.ready,
+		Receipt:          n.receipt,
 		Exports: export.NewService(export.Source{Store: n.store, Log: n.integrity, Keys: n.keys, Secret: pseudonymKey,
 			HistoryFile: filepath.Join(cfg.dataDir, "integrity", "checkpoints")}, filepath.Join(cfg.dataDir, "exports")),
 		Read: &ledgerhttp.ReadSide{

@@ -11,7 +11,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/malmo/participation-ledger/domain"
@@ -51,16 +53,15 @@ func runReplay(ctx context.Context, args []string, getenv env, stdout, stderr io
 	model := fs.String("model", "", "read model: overview|submissions|trail|queue|transparency|participation|actors")
 	to := fs.String("to", "", "fold up to this position or RFC 3339 time (default: everything)")
 	item := fs.String("item", "", "narrow the output to one process, submission, item or actor id")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	known := false
-	for _, m := range replayModels {
-		known = known || m == *model
-	}
-	if fs.NArg() > 0 || !known {
+	if fs.NArg() > 0 {
 		fs.Usage()
 		return errUsage
+	}
+	if !slices.Contains(replayModels, *model) {
+		return usagef("--model %q: want one of %s", *model, strings.Join(replayModels, ", "))
 	}
 	upTo, until, err := parseTo(*to)
 	if err != nil {
@@ -94,6 +95,9 @@ func runReplay(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return err
 	}
 	fmt.Fprintf(stderr, "replay: folded %d events to position %d in %s\n", f.n, uint64(f.pos), time.Since(f.started).Round(time.Millisecond))
+	if upTo != projections.Latest && f.pos < upTo {
+		return fmt.Errorf("--to %d is beyond the last event, position %d", uint64(upTo), uint64(f.pos))
+	}
 
 	var open projections.Opener
 	if keysDir != "" {
@@ -131,7 +135,7 @@ func parseTo(v string) (eventstore.Position, time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("--to %q: want a position or an RFC 3339 time", v)
+		return 0, time.Time{}, usagef("--to %q: want a position or an RFC 3339 time", v)
 	}
 	return projections.Latest, t, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,21 +20,28 @@ import (
 func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", envOr(getenv, "LEDGER_ADDR", "127.0.0.1:8080"), "listen address (LEDGER_ADDR)")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this separate address only, e.g. 127.0.0.1:9090 (LEDGER_METRICS_ADDR; default: on --addr)")
 	data := dataFlag(fs, getenv)
-	level := fs.String("log-level", envOr(getenv, "LEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (LEDGER_LOG_LEVEL)")
+	logger := logFlags(fs)
 	rate := fs.Float64("rate", 20, "requests per second per token (burst 2×); 0 disables rate limiting")
 	storeURL, user, pass := storeFlags(fs, getenv)
 	iopts := integrityFlags(fs, getenv)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, *level)
+	if fs.NArg() > 0 {
+		return usagef("serve takes no arguments, found %q", fs.Arg(0))
+	}
+	if *rate < 0 {
+		return usagef("--rate %v: want 0 (no limit) or more", *rate)
+	}
+	log, err := logger(stderr)
 	if err != nil {
 		return err
 	}
 	n, err := openNode(ctx, nodeConfig{
 		dataDir: *data, storeURL: *storeURL, kurrentUser: user, kurrentPass: pass,
-		integrityOpt: iopts(), logger: log,
+		integrityOpt: iopts(), logger: log, metricsElsewhere: *metricsAddr != "",
 		rateLimit: ledgerhttp.RateLimit{PerSecond: *rate, Burst: int(2 * *rate)},
 	})
 	if err != nil {
@@ -45,7 +53,30 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		go serveMetrics(ctx, mln, n.api.MetricsHandler(), log)
+	}
 	return serve(ctx, n, ln, stdout, log)
+}
+
+// serveMetrics serves /metrics alone on ln until ctx ends: an address the
+// operators keep internal, apart from the public API.
+func serveMetrics(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	stop := context.AfterFunc(ctx, func() { srv.Close() })
+	defer stop()
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("metrics listener stopped", "err", err)
+	}
 }
 
 // serve runs n on ln until ctx ends, then shuts down gracefully: it stops
@@ -75,10 +106,12 @@ func serve(ctx context.Context, n *node, ln net.Listener, stdout io.Writer, log 
 	log.Info("serving", "addr", ln.Addr().String())
 
 	var err error
+	runStopped := false
 	select {
 	case <-ctx.Done():
 	case err = <-srvErr:
 	case err = <-runErr:
+		runStopped = true
 		if err != nil {
 			err = fmt.Errorf("followers stopped: %w", err)
 		}
@@ -89,6 +122,9 @@ func serve(ctx context.Context, n *node, ln net.Listener, stdout io.Writer, log 
 		err = serr
 	}
 	stopRun()
+	if !runStopped {
+		<-runErr // the followers write their last state before the node closes
+	}
 	log.Info("stopped")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -96,12 +132,30 @@ func serve(ctx context.Context, n *node, ln net.Listener, stdout io.Writer, log 
 	return err
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+// logFlags registers --log-level and --log-format; the function it returns
+// makes the logger they choose.
+func logFlags(fs *flag.FlagSet) func(w io.Writer) (*slog.Logger, error) {
+	level := fs.String("log-level", "info", "debug, info, warn or error (LEDGER_LOG_LEVEL)")
+	format := fs.String("log-format", "text", "text (logfmt) or json, one object per line (LEDGER_LOG_FORMAT)")
+	return func(w io.Writer) (*slog.Logger, error) { return newLogger(w, *level, *format) }
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	switch strings.ToLower(level) {
+	case "debug", "info", "warn", "error":
+		l.UnmarshalText([]byte(level))
+	default:
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
 }
 
 // endOnShutdown cancels the context of live-feed requests (Accept:

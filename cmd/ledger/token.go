@@ -21,6 +21,12 @@ import (
 func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
 		fmt.Fprintln(stderr, "usage: ledger token create --data DIR --role ROLE --name NAME [--participant ID]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			return errHelp
+		}
+		if len(args) > 0 {
+			return usagef("unknown subcommand %q; want create", args[0])
+		}
 		return errUsage
 	}
 	fs := newFlags("token create", stderr)
@@ -28,7 +34,7 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	role := fs.String("role", "", "role: participant, intake, moderator, official, auditor, researcher, admin")
 	name := fs.String("name", "", "token name (staff id, or a label for a participant token)")
 	participantID := fs.String("participant", "", "participant id a participant token is bound to")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *role == "" || *name == "" {

@@ -47,7 +47,7 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 	receipt := fs.String("receipt", "", "receipt JSON file")
 	keyArg := fs.String("key", "", "verifier key, or a file holding it")
 	since := fs.String("since", "", "an older signed checkpoint the log must extend")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *exportDir != "" && *receipt != "" || *receipt != "" && *since != "" {
