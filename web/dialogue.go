@@ -93,7 +93,11 @@ func (h *Handler) dialogue(w http.ResponseWriter, r *http.Request) {
 	for _, s := range counts.Statements {
 		bodies[s.StatementID] = s.Body
 	}
-	textOf := func(id string) opened { return h.open(bodies[id]) }
+	textOf := func(id string) opened {
+		o := h.open(bodies[id])
+		o.S = strings.TrimSpace(o.S)
+		return o
+	}
 	pct := func(n, of int) string {
 		if of == 0 {
 			return "–"
