@@ -19,6 +19,9 @@ import (
 // Config says what VerifyLeaves and VerifyStore check the events against.
 type Config struct {
 	// Checkpoint is the signed checkpoint note the events must reproduce.
+	// Nil means none was ever signed (a ledger seeded but never served):
+	// then only the events' form, stream order and any stored leaf hashes
+	// are checked, and Report.Root is a root no signature vouches for.
 	Checkpoint []byte
 	// Key is the log's verifier key ("name+hash+data").
 	Key string
@@ -51,6 +54,10 @@ type Report struct {
 	History    int   // intermediate checkpoints checked
 	Uncovered  int64 // events past the checkpoint
 	Elapsed    time.Duration
+	// Root is the root of the tree of all the events read; Unsigned says
+	// there was no checkpoint to check it against.
+	Root     tlog.Hash
+	Unsigned bool
 }
 
 // VerifyError is a verification failure at a known place in the log.
@@ -160,13 +167,20 @@ type checker struct {
 	hist  []Checkpoint // sorted by size, all < ckpt.Size
 	next  int          // first entry of hist not yet passed
 
-	t       memTree
-	good    int64 // the first good leaves are vouched for by a signed root
-	olderOK bool
-	streams map[string]uint64 // next revision of each stream
+	t        memTree
+	good     int64 // the first good leaves are vouched for by a signed root
+	olderOK  bool
+	unsigned bool              // no checkpoint: ckpt is zero
+	streams  map[string]uint64 // next revision of each stream
 }
 
 func newChecker(cfg Config) (*checker, error) {
+	if cfg.Checkpoint == nil {
+		if cfg.Older != nil || len(cfg.History) > 0 {
+			return nil, errors.New("integrity: older checkpoints need the checkpoint they lead to")
+		}
+		return &checker{cfg: cfg, start: time.Now(), streams: make(map[string]uint64), unsigned: true}, nil
+	}
 	sc, err := OpenCheckpoint(cfg.Checkpoint, cfg.Key)
 	if err != nil {
 		return nil, err
@@ -328,7 +342,15 @@ func (c *checker) finish() (Report, error) {
 		Events: n, Checkpoint: c.ckpt, Older: c.older, History: c.next,
 		Uncovered: n - c.ckpt.Size, Elapsed: time.Since(c.start),
 	}
-	if r.Uncovered > 0 && !c.cfg.AllowUncovered {
+	if n > 0 {
+		root, err := tlog.TreeHash(n, &c.t)
+		if err != nil {
+			return r, err
+		}
+		r.Root = root
+	}
+	r.Unsigned = c.unsigned
+	if r.Uncovered > 0 && !c.cfg.AllowUncovered && !c.unsigned {
 		return r, c.bad(c.ckpt.Size, ErrMismatch, fmt.Sprintf(
 			"%d events follow the checkpoint of size %d; no signature covers them", r.Uncovered, c.ckpt.Size))
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -227,4 +228,40 @@ func TestServeJSONLogsAndMetricsAddr(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, requests, "one line per API request:\n%s", stderr.String())
+}
+
+// TestVerifyNeverServed: a ledger seeded by `ledger demo` was never served,
+// so no checkpoint was signed. verify checks the events and the tree, says
+// so plainly, and exits 3.
+func TestVerifyNeverServed(t *testing.T) {
+	data := t.TempDir()
+	_, stderr, err := runLedger(t, "demo", "--data", data, "--size", "small")
+	require.NoError(t, err, stderr)
+
+	stdout, _, err := runLedger(t, "verify", "--data", data)
+	require.Error(t, err)
+	assert.Equal(t, 3, exitCode(err))
+	assert.Contains(t, errorLine(err), "no checkpoint has been signed yet")
+	assert.Contains(t, stdout, "has no signed checkpoint: it was never served")
+	m := regexp.MustCompile(`ok: (\d+) events are in canonical form, decode as domain events and follow on in every stream`).FindStringSubmatch(stdout)
+	require.Len(t, m, 2, stdout)
+	assert.Regexp(t, `tree: size `+m[1]+` root \S{44} \(unsigned\)`, stdout)
+
+	// Once a checkpoint is signed (here by `ledger export`, as serve
+	// would), it is of the same tree: the unsigned root is the signed one.
+	out := filepath.Join(t.TempDir(), "audit")
+	_, stderr, err = runLedger(t, "export", "--data", data, "--kind", "audit", "--out", out)
+	require.NoError(t, err, stderr)
+	signed, _, err := runLedger(t, "verify", "--export", out)
+	require.NoError(t, err, signed)
+	root := regexp.MustCompile(`root (\S{44}) \(unsigned\)`).FindStringSubmatch(stdout)[1]
+	assert.Contains(t, signed, "ok: "+m[1]+" events reproduce the signed checkpoint")
+	assert.Contains(t, signed, "size "+m[1]+" root "+root)
+	stdout, _, err = runLedger(t, "verify", "--data", data)
+	require.NoError(t, err, stdout)
+
+	// Not a ledger at all: an error that says so, exit 1.
+	_, _, err = runLedger(t, "verify", "--data", t.TempDir())
+	assert.Equal(t, 1, exitCode(err))
+	assert.Contains(t, errorLine(err), "holds no ledger")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,10 @@ const verifyUsage = `usage:
 Recomputes every leaf and the root of the ledger's Merkle tree and checks them
 against the signed checkpoint (and, with --since, that the log extends an
 older checkpoint you kept). VERIFIER is the key printed by 'ledger key', or a
-file holding it. Exit status 0 only if everything holds.
+file holding it. Exit status 0 only if everything holds. A data directory
+that was never served has no signed checkpoint yet: verify then checks what
+it can (every event's canonical form and domain decoding, stream order, the
+tree's root), says so, and exits with status 3.
 `
 
 // cmdVerify checks a data directory, an auditor export or a receipt offline.
@@ -90,6 +94,9 @@ func verifierKeyArg(arg string) (string, error) {
 
 func verifyData(ctx context.Context, dir, key string, older []byte, stdout io.Writer,
 	openStore func(string) (eventstore.Store, error)) error {
+	if _, err := os.Stat(filepath.Join(dir, "integrity", "checkpoint")); errors.Is(err, fs.ErrNotExist) && older == nil {
+		return verifyUnsigned(ctx, dir, stdout, openStore)
+	}
 	if key == "" {
 		var err error
 		if key, err = integrity.ReadVerifier(dir); err != nil {
