@@ -43,7 +43,7 @@ func LiveLatency() Metric {
 		if err := fillDomain(ctx, store, gen, prefill); err != nil {
 			return Result{}, err
 		}
-		r, err := projections.NewRunner(store, projections.Config{Dir: env.sub("projections"), Logger: env.Log}, readModels()...)
+		r, err := projections.NewRunner(store, runnerConfig(env.sub("projections"), env))
 		if err != nil {
 			return Result{}, err
 		}

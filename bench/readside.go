@@ -13,15 +13,11 @@ import (
 	"github.com/malmo/participation-ledger/projections"
 )
 
-// readModels returns one fresh instance of every read model, as
+// runnerConfig configures a runner over every registered read model, as
 // cmd/ledger's node runs them.
-func readModels() []projections.Model {
-	return []projections.Model{
-		projections.NewProcesses(), projections.NewSubmissions(),
-		projections.NewTrails([]byte("bench pseudonym key, 32 bytes..")),
-		projections.NewQueue(), projections.NewTransparency(),
-		projections.NewParticipation(), projections.NewActors(),
-	}
+func runnerConfig(dir string, env Env) projections.Config {
+	return projections.Config{Dir: dir, Logger: env.Log,
+		Options: projections.Options{PseudonymKey: []byte("bench pseudonym key, 32 bytes..")}}
 }
 
 // Rebuild is P5: rebuild every read model from the first event, as
@@ -50,7 +46,7 @@ func Rebuild() Metric {
 				if err := os.RemoveAll(dir); err != nil {
 					return 0, err
 				}
-				r, err := projections.NewRunner(store, projections.Config{Dir: dir, Logger: env.Log}, readModels()...)
+				r, err := projections.NewRunner(store, runnerConfig(dir, env))
 				if err != nil {
 					return 0, err
 				}
@@ -81,13 +77,27 @@ func Rebuild() Metric {
 		// left: just before the head, the newest usable snapshot is the
 		// furthest back, so this is near the worst case.
 		asOf, worst := 0.0, ""
-		for _, m := range []projections.Model{projections.NewTransparency(), projections.NewProcesses(), projections.NewSubmissions()} {
+		r, err := projections.NewRunner(store, runnerConfig(dir, env))
+		if err != nil {
+			return Result{}, err
+		}
+		for _, c := range []struct {
+			name string
+			get  func(v *projections.View)
+		}{
+			{projections.NameTransparency, func(v *projections.View) { projections.Get[*projections.Transparency](v) }},
+			{projections.NameProcesses, func(v *projections.View) { projections.Get[*projections.Processes](v) }},
+			{projections.NameSubmissions, func(v *projections.View) { projections.Get[*projections.Submissions](v) }},
+		} {
 			start := time.Now()
-			if _, err := projections.AsOf(ctx, store, dir, m, eventstore.Position(n-1)); err != nil {
+			if _, err := r.Read(ctx, projections.AtPosition(eventstore.Position(n-1)), func(v *projections.View) error {
+				c.get(v)
+				return nil
+			}); err != nil {
 				return Result{}, err
 			}
 			if el := time.Since(start).Seconds(); el > asOf {
-				asOf, worst = el, m.Name()
+				asOf, worst = el, c.name
 			}
 		}
 		return Result{
@@ -97,7 +107,7 @@ func Rebuild() Metric {
 			Baselines: []Baseline{{Name: "ReadAll scan + domain.Decode of the same events, nothing folded",
 				Value: rates[1], Target: 0.6}},
 			Note: fmt.Sprintf("%d generated domain events, %d models, %.0f MB of checkpoints and snapshots, median of %d",
-				n, len(readModels()), float64(disk)/1e6, env.Plan.Reps),
+				n, len(projections.Kinds()), float64(disk)/1e6, env.Plan.Reps),
 		}, nil
 	}
 	return m

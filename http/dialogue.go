@@ -53,14 +53,7 @@ func (s *Server) dialogueRead(w http.ResponseWriter, r *http.Request, render fun
 	if !s.requireRead(w, r) {
 		return
 	}
-	if s.cfg.Read.Models.Dialogue == nil {
-		writeProblem(w, r, s.log, errNoReadSide)
-		return
-	}
-	body, pos, err := readModel(s, r, modelView[*projections.Dialogue]{
-		live: s.cfg.Read.Models.Dialogue, fresh: projections.NewDialogue,
-		render: func(m *projections.Dialogue, _, pos eventstore.Position) ([]byte, error) { return render(m, pos) },
-	})
+	body, pos, err := readModel(s, r, render)
 	if err == nil && open {
 		body, err = s.openSealed(body, false)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/ledger"
+	"github.com/malmo/participation-ledger/projections"
 )
 
 // ProblemBase prefixes every problem type URI. The URIs are a stable,
@@ -91,7 +92,7 @@ func problemFor(err error) Problem {
 		return p(http.StatusUnprocessableEntity, "invalid", "Invalid request")
 	case errors.Is(err, ledger.ErrDisposed):
 		return p(http.StatusGone, "disposed", "Disposed under a recorded decision")
-	case errors.Is(err, errNoReadSide), errors.Is(err, errNotCaughtUp):
+	case errors.Is(err, errNoReadSide), errors.Is(err, projections.ErrNotCaughtUp):
 		return p(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable")
 	}
 	return Problem{Type: ProblemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError}

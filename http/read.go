@@ -26,28 +26,14 @@ import (
 // ReadSide is what the read routes serve from; cmd wires it. Without it
 // (Config.Read nil) the read routes answer 503.
 type ReadSide struct {
+	// Runner keeps the read models and serves views of them, live or as
+	// of a position or time.
 	Runner *projections.Runner
-	// Dir is the runner's Config.Dir: as-of folds start from the snapshots
-	// kept there ("" folds from the first event).
-	Dir    string
-	Models ReadModels
 	// Integrity serves /v1/ledger/*; nil answers 503 there.
 	Integrity Integrity
 	// MinPositionWait bounds how long a read waits for the models to reach
 	// the caller's X-Ledger-Min-Position (default 5s).
 	MinPositionWait time.Duration
-}
-
-// ReadModels are the live read models the runner keeps current.
-type ReadModels struct {
-	Processes     *projections.Processes
-	Submissions   *projections.Submissions
-	Trails        *projections.Trails
-	Queue         *projections.Queue
-	Transparency  *projections.Transparency
-	Participation *projections.Participation
-	Actors        *projections.Actors
-	Dialogue      *projections.Dialogue // nil: the dialogue routes answer 503
 }
 
 // Integrity is what the /v1/ledger routes need of the integrity log
@@ -73,7 +59,6 @@ const (
 var (
 	errBadQuery      = errors.New("bad query parameter")
 	errNoReadSide    = errors.New("the read side is not configured")
-	errNotCaughtUp   = errors.New("the read models have not reached the position asked for yet")
 	errInternalScope = errors.New("view=internal needs a moderator, official, admin or auditor token")
 )
 
@@ -83,108 +68,48 @@ func badQuery(name, format string, args ...any) error {
 
 func (s *Server) store() eventstore.Store { return s.svc.Store() }
 
-// readAt is the moment a read answers for: now (the models as they are) or
-// as of a position.
-type readAt struct {
-	asOf bool
-	pos  eventstore.Position
-}
-
-// resolveAt reads ?as_of=<position|RFC 3339 time> (a time means the last
-// event the ledger had recorded then; a position past the head means the
-// head), or, without it, waits for X-Ledger-Min-Position.
-func (s *Server) resolveAt(r *http.Request) (readAt, error) {
-	ctx := r.Context()
+// resolveAt reads ?as_of=<position|RFC 3339 time>, or, without it,
+// waits for X-Ledger-Min-Position and answers live.
+func (s *Server) resolveAt(r *http.Request) (projections.At, error) {
 	q := r.URL.Query().Get("as_of")
 	if q == "" {
 		if h := r.Header.Get(MinPositionHeader); h != "" {
 			n, err := strconv.ParseUint(h, 10, 64)
 			if err != nil {
-				return readAt{}, badQuery(MinPositionHeader, "%q is not a position", h)
+				return projections.At{}, badQuery(MinPositionHeader, "%q is not a position", h)
 			}
-			wctx, cancel := context.WithTimeout(ctx, s.cfg.Read.MinPositionWait)
+			wctx, cancel := context.WithTimeout(r.Context(), s.cfg.Read.MinPositionWait)
 			defer cancel()
 			// On timeout the answer is what the models have; its position
 			// header tells the client it is older than asked.
 			_ = s.cfg.Read.Runner.Wait(wctx, eventstore.Position(n))
 		}
-		return readAt{}, nil
+		return projections.Live(), nil
 	}
-	var at eventstore.Position
-	if n, err := strconv.ParseUint(q, 10, 64); err == nil {
-		at = eventstore.Position(n)
-	} else if t, err := time.Parse(time.RFC3339Nano, q); err == nil {
-		if at, err = projections.PositionAt(ctx, s.store(), t); err != nil {
-			return readAt{}, err
-		}
-	} else {
-		return readAt{}, badQuery("as_of", "%q is neither a position nor an RFC 3339 time", q)
-	}
-	head, err := s.store().Head(ctx)
+	at, err := projections.ParseAt(q)
 	if err != nil {
-		return readAt{}, err
+		return at, badQuery("as_of", "%q is neither a position nor an RFC 3339 time", q)
 	}
-	return readAt{asOf: true, pos: min(at, head)}, nil
+	return at, nil
 }
 
-// modelView says how one route reads one model. render gets the model,
-// the position to cut append-only histories at (projections.Latest for
-// the whole state) and the position the answer reflects; it runs under
-// the runner's read lock when m is the live model, so it must encode
-// rather than return references into the state.
-type modelView[M projections.Model] struct {
-	live M
-	// fresh returns an empty model to fold as of a position; nil means the
-	// model is append-only and answers as of a position by cutting there.
-	fresh  func() M
-	render func(m M, upTo, pos eventstore.Position) ([]byte, error)
-}
-
-// readModel renders v now or as of the request's as_of, returning the body
-// and the position it reflects.
-func readModel[M projections.Model](s *Server, r *http.Request, v modelView[M]) ([]byte, eventstore.Position, error) {
-	rs := s.cfg.Read
+// readModel renders model M now or as of the request's as_of, returning
+// the body and the position it reflects. render gets the model and that
+// position (which append-only models cut their histories at); it runs
+// inside the runner's view, so it must encode rather than keep what it
+// reads.
+func readModel[M projections.Model](s *Server, r *http.Request, render func(m M, pos eventstore.Position) ([]byte, error)) ([]byte, eventstore.Position, error) {
 	at, err := s.resolveAt(r)
 	if err != nil {
 		return nil, 0, err
 	}
-	if at.asOf && v.fresh == nil {
-		// Cutting needs the live model to have applied at.pos, which is at
-		// most the head: wait for it (briefly, it is catching up).
-		wctx, cancel := context.WithTimeout(r.Context(), rs.MinPositionWait)
-		defer cancel()
-		if err := rs.Runner.Wait(wctx, at.pos); err != nil {
-			return nil, 0, fmt.Errorf("%w (%d): %v", errNotCaughtUp, at.pos, err)
-		}
-	}
-	var (
-		body []byte
-		pos  eventstore.Position
-		done bool
-	)
-	rs.Runner.Read(func(cur eventstore.Position) {
-		switch {
-		case !at.asOf:
-			pos, done = cur, true
-			body, err = v.render(v.live, projections.Latest, cur)
-		case v.fresh == nil:
-			pos, done = at.pos, true
-			body, err = v.render(v.live, at.pos, at.pos)
-		case cur == at.pos:
-			// As of exactly where the live model is: no fold needed.
-			pos, done = cur, true
-			body, err = v.render(v.live, projections.Latest, cur)
-		}
+	var body []byte
+	pos, err := s.cfg.Read.Runner.Read(r.Context(), at, func(v *projections.View) error {
+		var err error
+		body, err = render(projections.Get[M](v), v.Position())
+		return err
 	})
-	if done {
-		return body, pos, err
-	}
-	m, err := projections.AsOf(r.Context(), s.store(), rs.Dir, v.fresh(), at.pos)
-	if err != nil {
-		return nil, 0, err
-	}
-	body, err = v.render(m, projections.Latest, at.pos)
-	return body, at.pos, err
+	return body, pos, err
 }
 
 // envelope encodes {"position":pos,"<key>":v}: every read-model answer

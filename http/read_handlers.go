@@ -22,11 +22,8 @@ func (s *Server) listProcesses(w http.ResponseWriter, r *http.Request) {
 	if !s.requireRead(w, r) {
 		return
 	}
-	body, pos, err := readModel(s, r, modelView[*projections.Processes]{
-		live: s.cfg.Read.Models.Processes, fresh: projections.NewProcesses,
-		render: func(m *projections.Processes, _, pos eventstore.Position) ([]byte, error) {
-			return envelope("processes", pos, m.List())
-		},
+	body, pos, err := readModel(s, r, func(m *projections.Processes, pos eventstore.Position) ([]byte, error) {
+		return envelope("processes", pos, m.List())
 	})
 	s.serveRead(w, r, body, pos, contentJSON, err)
 }
@@ -36,15 +33,12 @@ func (s *Server) getProcess(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := routeParam(r, "id")
-	body, pos, err := readModel(s, r, modelView[*projections.Processes]{
-		live: s.cfg.Read.Models.Processes, fresh: projections.NewProcesses,
-		render: func(m *projections.Processes, _, pos eventstore.Position) ([]byte, error) {
-			o, ok := m.Process(id)
-			if !ok {
-				return nil, fmt.Errorf("process %q: %w", id, errNotFound)
-			}
-			return envelope("process", pos, o)
-		},
+	body, pos, err := readModel(s, r, func(m *projections.Processes, pos eventstore.Position) ([]byte, error) {
+		o, ok := m.Process(id)
+		if !ok {
+			return nil, fmt.Errorf("process %q: %w", id, errNotFound)
+		}
+		return envelope("process", pos, o)
 	})
 	s.serveRead(w, r, body, pos, contentJSON, err)
 }
@@ -55,11 +49,8 @@ func (s *Server) processSubmissions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := routeParam(r, "id")
-	body, pos, err := readModel(s, r, modelView[*projections.Submissions]{
-		live: s.cfg.Read.Models.Submissions, fresh: projections.NewSubmissions,
-		render: func(m *projections.Submissions, _, pos eventstore.Position) ([]byte, error) {
-			return envelope("submissions", pos, m.PublicList(id))
-		},
+	body, pos, err := readModel(s, r, func(m *projections.Submissions, pos eventstore.Position) ([]byte, error) {
+		return envelope("submissions", pos, m.PublicList(id))
 	})
 	if err == nil {
 		body, err = s.openSealed(body, false)
@@ -96,23 +87,20 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var subjects []string
-	body, pos, err := readModel(s, r, modelView[*projections.Submissions]{
-		live: s.cfg.Read.Models.Submissions, fresh: projections.NewSubmissions,
-		render: func(m *projections.Submissions, _, pos eventstore.Position) ([]byte, error) {
-			if internal {
-				v, ok := m.Internal(id)
-				if !ok {
-					return nil, fmt.Errorf("submission %q: %w", id, errNotFound)
-				}
-				subjects = accessSubjects(v)
-				return envelope("submission", pos, v)
-			}
-			v, ok := m.Public(id)
+	body, pos, err := readModel(s, r, func(m *projections.Submissions, pos eventstore.Position) ([]byte, error) {
+		if internal {
+			v, ok := m.Internal(id)
 			if !ok {
 				return nil, fmt.Errorf("submission %q: %w", id, errNotFound)
 			}
+			subjects = accessSubjects(v)
 			return envelope("submission", pos, v)
-		},
+		}
+		v, ok := m.Public(id)
+		if !ok {
+			return nil, fmt.Errorf("submission %q: %w", id, errNotFound)
+		}
+		return envelope("submission", pos, v)
 	})
 	if err == nil && internal {
 		err = s.recordAccess(r, p, subjects, "/v1/submissions/{id}?view=internal")
@@ -164,21 +152,18 @@ func (s *Server) itemTrail(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, pos, err := readModel(s, r, modelView[*projections.Trails]{
-		live: s.cfg.Read.Models.Trails,
-		render: func(m *projections.Trails, upTo, pos eventstore.Position) ([]byte, error) {
-			var es []projections.TrailEntry
-			var ok bool
-			if internal {
-				es, ok = m.Internal(id, upTo)
-			} else {
-				es, ok = m.Public(id, upTo)
-			}
-			if !ok {
-				return nil, fmt.Errorf("item %q: %w", id, errNotFound)
-			}
-			return envelope("trail", pos, es)
-		},
+	body, pos, err := readModel(s, r, func(m *projections.Trails, pos eventstore.Position) ([]byte, error) {
+		var es []projections.TrailEntry
+		var ok bool
+		if internal {
+			es, ok = m.Internal(id, pos)
+		} else {
+			es, ok = m.Public(id, pos)
+		}
+		if !ok {
+			return nil, fmt.Errorf("item %q: %w", id, errNotFound)
+		}
+		return envelope("trail", pos, es)
 	})
 	s.serveRead(w, r, body, pos, contentJSON, err)
 }
@@ -189,11 +174,8 @@ func (s *Server) moderationQueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	process := r.URL.Query().Get("process")
-	body, pos, err := readModel(s, r, modelView[*projections.Queue]{
-		live: s.cfg.Read.Models.Queue, fresh: projections.NewQueue,
-		render: func(m *projections.Queue, _, pos eventstore.Position) ([]byte, error) {
-			return envelope("queue", pos, m.Entries(process))
-		},
+	body, pos, err := readModel(s, r, func(m *projections.Queue, pos eventstore.Position) ([]byte, error) {
+		return envelope("queue", pos, m.Entries(process))
 	})
 	s.serveRead(w, r, body, pos, contentJSON, err)
 }
@@ -211,15 +193,12 @@ func (s *Server) transparencyReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	csv := accepts(r, "text/csv")
-	body, pos, err := readModel(s, r, modelView[*projections.Transparency]{
-		live: s.cfg.Read.Models.Transparency, fresh: projections.NewTransparency,
-		render: func(m *projections.Transparency, _, pos eventstore.Position) ([]byte, error) {
-			rep := m.Report(q)
-			if csv {
-				return rep.CSV()
-			}
-			return envelope("report", pos, rep)
-		},
+	body, pos, err := readModel(s, r, func(m *projections.Transparency, pos eventstore.Position) ([]byte, error) {
+		rep := m.Report(q)
+		if csv {
+			return rep.CSV()
+		}
+		return envelope("report", pos, rep)
 	})
 	ct := contentJSON
 	if csv {
@@ -299,15 +278,12 @@ func (s *Server) participationStats(w http.ResponseWriter, r *http.Request) {
 		text, disposed := s.svc.Open(p)
 		return text, !disposed
 	}
-	body, pos, err := readModel(s, r, modelView[*projections.Participation]{
-		live: s.cfg.Read.Models.Participation, fresh: projections.NewParticipation,
-		render: func(m *projections.Participation, _, pos eventstore.Position) ([]byte, error) {
-			st, ok := m.Stats(process, open)
-			if !ok {
-				return nil, fmt.Errorf("process %q: %w", process, errNotFound)
-			}
-			return envelope("stats", pos, st)
-		},
+	body, pos, err := readModel(s, r, func(m *projections.Participation, pos eventstore.Position) ([]byte, error) {
+		st, ok := m.Stats(process, open)
+		if !ok {
+			return nil, fmt.Errorf("process %q: %w", process, errNotFound)
+		}
+		return envelope("stats", pos, st)
 	})
 	s.serveRead(w, r, body, pos, contentJSON, err)
 }
@@ -334,11 +310,8 @@ func (s *Server) actorTrail(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, s.log, err)
 		return
 	}
-	body, pos, err := readModel(s, r, modelView[*projections.Actors]{
-		live: s.cfg.Read.Models.Actors,
-		render: func(m *projections.Actors, upTo, pos eventstore.Position) ([]byte, error) {
-			return envelope("trail", pos, m.Trail(id, eventstore.Position(after), upTo, int(limit)))
-		},
+	body, pos, err := readModel(s, r, func(m *projections.Actors, pos eventstore.Position) ([]byte, error) {
+		return envelope("trail", pos, m.Trail(id, eventstore.Position(after), pos, int(limit)))
 	})
 	s.serveRead(w, r, body, pos, contentJSON, err)
 }

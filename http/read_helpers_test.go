@@ -22,18 +22,8 @@ func withReads(t *testing.T, more ...func(*ledgerhttp.Config)) func(*ledgerhttp.
 	return func(cfg *ledgerhttp.Config) {
 		store := cfg.Service.Store()
 		dir := t.TempDir()
-		ms := ledgerhttp.ReadModels{
-			Processes:     projections.NewProcesses(),
-			Submissions:   projections.NewSubmissions(),
-			Trails:        projections.NewTrails([]byte("test pseudonym key")),
-			Queue:         projections.NewQueue(),
-			Transparency:  projections.NewTransparency(),
-			Participation: projections.NewParticipation(),
-			Actors:        projections.NewActors(),
-			Dialogue:      projections.NewDialogue(),
-		}
-		runner, err := projections.NewRunner(store, projections.Config{Dir: dir, SnapshotEvery: 7},
-			ms.Processes, ms.Submissions, ms.Trails, ms.Queue, ms.Transparency, ms.Participation, ms.Actors, ms.Dialogue)
+		runner, err := projections.NewRunner(store, projections.Config{Dir: dir, SnapshotEvery: 7,
+			Options: projections.Options{PseudonymKey: []byte("test pseudonym key")}})
 		require.NoError(t, err)
 		il, err := integrity.Open(t.TempDir(), integrity.WithCheckpointInterval(10*time.Millisecond))
 		require.NoError(t, err)
@@ -55,7 +45,7 @@ func withReads(t *testing.T, more ...func(*ledgerhttp.Config)) func(*ledgerhttp.
 			wg.Wait()
 			il.Close()
 		})
-		cfg.Read = &ledgerhttp.ReadSide{Runner: runner, Dir: dir, Models: ms, Integrity: il}
+		cfg.Read = &ledgerhttp.ReadSide{Runner: runner, Integrity: il}
 		for _, f := range more {
 			f(cfg)
 		}

@@ -131,7 +131,7 @@ func TestBigLogAsOf(t *testing.T) {
 	for _, pos := range []eventstore.Position{l.head() / 3, l.head() - 1} {
 		for _, m := range []Model{NewTransparency(), NewSubmissions(), NewProcesses()} {
 			began = time.Now()
-			_, err := AsOf(context.Background(), l.s, dir, m, pos)
+			_, err := asOf(context.Background(), l.s, dir, m, pos)
 			require.NoError(t, err)
 			t.Logf("as-of %d of %s: %v", pos, m.Name(), time.Since(began))
 		}

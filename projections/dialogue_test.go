@@ -54,7 +54,7 @@ func TestDialogueCountsTimelineMatrix(t *testing.T) {
 	l := newLedger(t)
 	mid := seedDialogue(l)
 	d := NewDialogue()
-	fold(t, l.s, d)
+	foldAll(t, l.s, d)
 
 	sum, ok := d.Counts("d1", false)
 	require.True(t, ok)
@@ -109,7 +109,7 @@ func TestDialogueCountsTimelineMatrix(t *testing.T) {
 	assert.False(t, ok, "a proposal process is not a dialogue")
 
 	// As of the end of day one: before the change of mind and the hiding.
-	then, err := AsOf(t.Context(), l.s, "", NewDialogue(), mid)
+	then, err := asOf(t.Context(), l.s, "", NewDialogue(), mid)
 	require.NoError(t, err)
 	old, _ := then.Counts("d1", false)
 	assert.Equal(t, 1, old.Statements[0].Agree)
@@ -147,7 +147,7 @@ func TestDialogueChangesTableAndQueue(t *testing.T) {
 			before := marshal(t, m)
 			m.Apply(ev, de)
 			if marshal(t, m) != before {
-				assert.True(t, slices.Contains(changes(ev.Type), m.Name()), "%s changes %s but changes() does not say so", ev.Type, m.Name())
+				assert.True(t, slices.Contains(changedBy(ev), m.Name()), "%s changes %s but changes() does not say so", ev.Type, m.Name())
 			}
 		}
 	}

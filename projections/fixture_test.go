@@ -160,14 +160,40 @@ func seed(l *ledger) {
 	l.add("u4", domain.RoleParticipant, &domain.SupportWithdrawn{SubmissionID: "s1", ProcessID: "p1", ParticipantID: "u4"})
 }
 
-// allModels returns one fresh instance of every read model.
+// allModels returns one fresh instance of every registered read model.
 func allModels() []Model {
-	return []Model{NewProcesses(), NewSubmissions(), NewTrails([]byte("test-key")), NewQueue(),
-		NewTransparency(), NewParticipation(), NewActors()}
+	var out []Model
+	for _, k := range Kinds() {
+		out = append(out, k.New(Options{PseudonymKey: []byte("test-key")}))
+	}
+	return out
 }
 
-// fold applies every stored event to ms directly (no runner).
-func fold(t testing.TB, s eventstore.Store, ms ...Model) {
+// asOf folds m, empty, up to pos from the snapshots in dir ("": none).
+func asOf[M Model](ctx context.Context, s eventstore.Store, dir string, m M, pos eventstore.Position) (M, error) {
+	return m, foldAsOf(ctx, s, dir, m, pos)
+}
+
+// lockedRead calls fn under the runner's read lock, as a live View does.
+func lockedRead(r *Runner, fn func(eventstore.Position)) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	fn(r.pos)
+}
+
+// changedBy names the registered models that say they change with ev.
+func changedBy(ev eventstore.Event) []string {
+	var out []string
+	for _, k := range Kinds() {
+		if k.changes(ev) {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}
+
+// foldAll applies every stored event to ms directly (no runner).
+func foldAll(t testing.TB, s eventstore.Store, ms ...Model) {
 	t.Helper()
 	evs, err := s.ReadAll(context.Background(), 0, eventstore.MaxReadLimit)
 	require.NoError(t, err)

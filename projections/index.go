@@ -2,14 +2,13 @@ package projections
 
 import (
 	"encoding/json"
-	"slices"
 
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
 )
 
-// Model names: file names of checkpoints and the "models" of live
-// notifications. Permanent once released.
+// Model names: file names of checkpoints, the "models" of live
+// notifications, what replay takes. Permanent once released.
 const (
 	NameIndex         = "index"
 	NameProcesses     = "processes"
@@ -151,63 +150,6 @@ func processOf(de domain.Event) string {
 	return ""
 }
 
-// changes returns the read models an event type changes (besides the
-// actor trail, which every event with an actor changes). TestChangesTable
-// checks it against what the models do.
-func changes(typ string) []string {
-	switch typ {
-	case "ProcessOpened":
-		return []string{NameProcesses, NameTransparency, NameParticipation, NameDialogue}
-	case "ProcessPhaseChanged":
-		return []string{NameProcesses}
-	case "ProcessClosed":
-		return []string{NameProcesses}
-	case "SurveyPublished":
-		return []string{NameProcesses}
-	case "ParticipantRegistered":
-		return []string{NameSubmissions, NameParticipation}
-	case "ConsentChanged", "ErasureDecided":
-		return []string{NameSubmissions}
-	case "SubmissionReceived":
-		return []string{NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency, NameParticipation}
-	case "SubmissionRevised":
-		return []string{NameSubmissions, NameTrails, NameQueue}
-	case "CommentPosted":
-		return []string{NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency, NameParticipation}
-	case "SupportGiven":
-		return []string{NameProcesses, NameSubmissions, NameParticipation}
-	case "SupportWithdrawn":
-		return []string{NameProcesses, NameSubmissions}
-	case "SupportThresholdReached":
-		return []string{NameProcesses, NameSubmissions, NameTrails}
-	case "SurveyAnswered":
-		return []string{NameProcesses, NameParticipation}
-	case "ContentFlagged":
-		return []string{NameSubmissions, NameTrails, NameQueue, NameTransparency}
-	case "ModerationDecided":
-		return []string{NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency, NameDialogue}
-	case "AuthorNotified":
-		return []string{NameTrails}
-	case "AppealFiled":
-		return []string{NameSubmissions, NameTrails, NameQueue, NameTransparency}
-	case "AppealDecided":
-		return []string{NameProcesses, NameSubmissions, NameTrails, NameQueue, NameTransparency, NameDialogue}
-	case "SubmissionForwarded":
-		return []string{NameProcesses, NameSubmissions, NameTrails}
-	case "OfficialResponsePublished":
-		return []string{NameProcesses, NameSubmissions, NameTrails}
-	case "DisposalDecided":
-		return []string{NameSubmissions, NameTrails}
-	case "KeysShredded":
-		return []string{NameSubmissions, NameTrails}
-	case "StatementPosted":
-		return []string{NameDialogue, NameQueue}
-	case "VoteCast", "ImportStarted", "ImportCompleted":
-		return []string{NameDialogue}
-	}
-	return nil
-}
-
 // describe turns an applied event into its live notification.
 func (r *Runner) describe(ev eventstore.Event) Notification {
 	de := decode(ev)
@@ -216,10 +158,9 @@ func (r *Runner) describe(ev eventstore.Event) Notification {
 	process, item, kind := r.index.locate(de)
 	r.mu.RUnlock()
 	n.ProcessID, n.ItemID, n.ItemKind = process, item, string(kind)
-	for _, m := range r.models {
-		name := m.Name()
-		if slices.Contains(changes(ev.Type), name) || (name == NameActors && ev.Metadata.Actor != "") {
-			n.Models = append(n.Models, name)
+	for _, k := range r.kinds {
+		if k.changes(ev) {
+			n.Models = append(n.Models, k.Name)
 		}
 	}
 	return n

@@ -35,14 +35,3 @@ const Latest = eventstore.Position(math.MaxUint64)
 // state at a position, so the runner keeps no snapshots of them; their
 // snapshots would grow with the log and cost the most disk.
 type appendOnly interface{ appendOnly() }
-
-// decode decodes an event body, returning nil for what the domain does not
-// know (a newer writer's type, say), so that one bad event cannot stop
-// every projection.
-func decode(ev eventstore.Event) domain.Event {
-	de, err := domain.Decode(ev.Type, ev.Version, ev.Data)
-	if err != nil {
-		return nil
-	}
-	return de
-}

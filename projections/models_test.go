@@ -15,7 +15,7 @@ func TestHiddenCommentPublicShowsReasonInternalShowsContent(t *testing.T) {
 	l := newLedger(t)
 	seed(l)
 	s := NewSubmissions()
-	fold(t, l.s, s)
+	foldAll(t, l.s, s)
 
 	pub, ok := s.Public("s1")
 	require.True(t, ok)
@@ -61,7 +61,7 @@ func TestPremoderationPublicOnlyAfterApproval(t *testing.T) {
 	l := newLedger(t)
 	seed(l)
 	s := NewSubmissions()
-	fold(t, l.s, s)
+	foldAll(t, l.s, s)
 
 	_, ok := s.Public("s2")
 	assert.False(t, ok, "pending pre-moderated submission must not be public")
@@ -88,7 +88,7 @@ func TestProcessOverview(t *testing.T) {
 	l := newLedger(t)
 	seed(l)
 	p := NewProcesses()
-	fold(t, l.s, p)
+	foldAll(t, l.s, p)
 
 	o, ok := p.Process("p1")
 	require.True(t, ok)
@@ -112,7 +112,7 @@ func TestDecisionTrailPublicPseudonymsInternalNames(t *testing.T) {
 	l := newLedger(t)
 	seed(l)
 	tr := NewTrails([]byte("k1"))
-	fold(t, l.s, tr)
+	foldAll(t, l.s, tr)
 
 	pub, ok := tr.Public("s3", Latest)
 	require.True(t, ok)
@@ -161,7 +161,7 @@ func TestQueueOldestFirst(t *testing.T) {
 		ContentVersion: 1, Source: domain.FlagByParticipant, FlaggedBy: "u6", Category: domain.CategoryScams})
 	l.add("u2", domain.RoleParticipant, &domain.AppealFiled{AppealID: "a2", DecisionID: "d1", ItemID: "c1", ItemKind: domain.ItemComment, By: "u2"})
 	q := NewQueue()
-	fold(t, l.s, q)
+	foldAll(t, l.s, q)
 
 	got := q.Entries("")
 	require.Len(t, got, 3)
@@ -175,7 +175,7 @@ func TestQueueOldestFirst(t *testing.T) {
 	// Deciding on s2 takes it off the queue.
 	decide(l, "moderator-karin", "d9", "s2", domain.ItemSubmission, domain.VisibilityApproved, nil)
 	q = NewQueue()
-	fold(t, l.s, q)
+	foldAll(t, l.s, q)
 	assert.Len(t, q.Entries("p2"), 0)
 }
 
@@ -187,7 +187,7 @@ func TestParticipationSmallCellSuppression(t *testing.T) {
 		l.add(u, domain.RoleParticipant, &domain.SupportGiven{SubmissionID: "s1", ProcessID: "p1", ParticipantID: u})
 	}
 	p := NewParticipation()
-	fold(t, l.s, p)
+	foldAll(t, l.s, p)
 
 	// p1: u1 (submission), u2, u3 (comments, support), u4 (support),
 	// u5 (support): Rosengård; u6: Fosie; u7: Limhamn. 7 participants.
@@ -256,7 +256,7 @@ func TestActorTrail(t *testing.T) {
 	l := newLedger(t)
 	seed(l)
 	a := NewActors()
-	fold(t, l.s, a)
+	foldAll(t, l.s, a)
 	tr := a.Trail("moderator-karin", 0, Latest, 0)
 	var types []string
 	for _, e := range tr {
@@ -286,7 +286,7 @@ func TestChangesTable(t *testing.T) {
 			before := marshal(t, m)
 			m.Apply(ev, de)
 			if marshal(t, m) != before && m.Name() != NameActors {
-				assert.True(t, slices.Contains(changes(ev.Type), m.Name()), "%s changes %s but changes() does not say so", ev.Type, m.Name())
+				assert.True(t, slices.Contains(changedBy(ev), m.Name()), "%s changes %s but changes() does not say so", ev.Type, m.Name())
 			}
 		}
 	}

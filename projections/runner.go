@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"log/slog"
 	"os"
 	"runtime"
@@ -44,6 +43,8 @@ type Config struct {
 	// may fold more than SnapshotEvery events. Append-only models keep
 	// none (see appendOnly).
 	SnapshotEvery int
+	// Options are handed to the registered models' constructors.
+	Options Options
 	// Registerer receives the runner's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -51,12 +52,13 @@ type Config struct {
 
 // Runner feeds models from a store subscription: it resumes each model from
 // its checkpoint, catches up, then follows live appends, checkpointing as it
-// goes. Reads of the models go through Read, which excludes Apply.
+// goes. The models are reached only through Read, which excludes Apply.
 type Runner struct {
 	store  eventstore.Store
 	cfg    Config
 	log    *slog.Logger
 	models []Model
+	kinds  []Kind // kinds[i] describes models[i]
 	index  *Index
 	hub    *Hub
 
@@ -81,8 +83,10 @@ type Runner struct {
 	checkpointErrs prometheus.Counter
 }
 
-// NewRunner returns a runner over models. It always adds the Index model,
-// which live notifications use to name the process of an event.
+// NewRunner returns a runner over every registered model (Kinds), built
+// with cfg.Options, or over models when some are given (tests and tools
+// that need only a few). It always adds the Index model, which live
+// notifications use to name the process of an event.
 func NewRunner(store eventstore.Store, cfg Config, models ...Model) (*Runner, error) {
 	if cfg.CheckpointEvery <= 0 {
 		cfg.CheckpointEvery = 10_000
@@ -98,7 +102,20 @@ func NewRunner(store eventstore.Store, cfg Config, models ...Model) (*Runner, er
 		log = slog.New(slog.DiscardHandler)
 	}
 	idx := NewIndex()
-	all := append([]Model{idx}, models...)
+	all, kinds := []Model{idx}, []Kind{{Name: NameIndex, New: func(Options) Model { return NewIndex() }}}
+	if len(models) == 0 {
+		for _, k := range Kinds() {
+			all, kinds = append(all, k.New(cfg.Options)), append(kinds, k)
+		}
+	} else {
+		for _, m := range models {
+			k, ok := KindOf(m.Name())
+			if !ok {
+				k = Kind{Name: m.Name()}
+			}
+			all, kinds = append(all, m), append(kinds, k)
+		}
+	}
 	seen := map[string]bool{}
 	for _, m := range all {
 		if seen[m.Name()] {
@@ -112,6 +129,7 @@ func NewRunner(store eventstore.Store, cfg Config, models ...Model) (*Runner, er
 		cfg:      cfg,
 		log:      log,
 		models:   all,
+		kinds:    kinds,
 		index:    idx,
 		modelPos: make([]eventstore.Position, len(all)),
 		lastSnap: make([]eventstore.Position, len(all)),
@@ -139,12 +157,20 @@ func (r *Runner) Position() eventstore.Position {
 	return r.pos
 }
 
-// Read calls fn while no event is being applied, so fn sees every model at
-// the same position pos. fn must not keep references into model state.
-func (r *Runner) Read(fn func(pos eventstore.Position)) {
+// States returns every model's state (its MarshalJSON) by name, all at
+// the position returned: what a rebuild or an as-of fold must reproduce.
+func (r *Runner) States() (eventstore.Position, map[string][]byte, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	fn(r.pos)
+	out := map[string][]byte{}
+	for _, m := range r.models {
+		b, err := m.MarshalJSON()
+		if err != nil {
+			return r.pos, nil, fmt.Errorf("projections: marshal %s: %w", m.Name(), err)
+		}
+		out[m.Name()] = b
+	}
+	return r.pos, out, nil
 }
 
 // Wait blocks until the models have applied pos (read-your-writes for a
@@ -229,15 +255,12 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}()
 
-	for d := range prefetch(ctx, r.store.Subscribe(ctx, r.Position())) {
-		if d.err != nil {
-			return d.err
-		}
-		r.apply(d.ev, d.de)
-		if d.ev.Position >= eventstore.Position(r.head.Load()) {
+	err := fold(ctx, r.store.Subscribe(ctx, r.Position()), func(ev eventstore.Event, de domain.Event) error {
+		r.apply(ev, de)
+		if ev.Position >= eventstore.Position(r.head.Load()) {
 			r.setLive(true)
 		}
-		if err := r.snapshotIfDue(d.ev.Position); err != nil {
+		if err := r.snapshotIfDue(ev.Position); err != nil {
 			r.checkpointErrs.Inc()
 			r.log.Error("projection checkpoint", "err", err)
 		} else if r.dueForCheckpoint() {
@@ -248,8 +271,12 @@ func (r *Runner) Run(ctx context.Context) error {
 			default:
 			}
 		}
+		return nil
+	})
+	if err == nil {
+		err = ctx.Err()
 	}
-	return ctx.Err()
+	return err
 }
 
 func (r *Runner) setLive(live bool) {
@@ -260,57 +287,6 @@ func (r *Runner) setLive(live bool) {
 		r.mu.Lock()
 		r.live = live
 		r.mu.Unlock()
-	}
-}
-
-// decoded is an event with its decoded body.
-type decoded struct {
-	ev  eventstore.Event
-	de  domain.Event
-	err error
-}
-
-// prefetchDepth is how many events the reading goroutine may be ahead.
-const prefetchDepth = 2 * readPage
-
-// prefetch reads and decodes events on a goroutine of its own, so that
-// reading and decoding the next events overlaps with the models folding
-// this one: decoding costs about as much as folding. The sequence ends
-// after the first error; ctx ends the goroutine.
-func prefetch(ctx context.Context, events iter.Seq2[eventstore.Event, error]) iter.Seq[decoded] {
-	return func(yield func(decoded) bool) {
-		ctx, cancel := context.WithCancel(ctx)
-		ch := make(chan decoded, prefetchDepth)
-		var wg sync.WaitGroup
-		defer func() {
-			cancel()
-			wg.Wait()
-		}()
-		wg.Go(func() {
-			defer close(ch)
-			for ev, err := range events {
-				d := decoded{ev: ev, err: err}
-				if err == nil {
-					d.de = decode(ev)
-				}
-				select {
-				case ch <- d:
-				case <-ctx.Done():
-					return
-				}
-				if err != nil {
-					return
-				}
-			}
-		})
-		for d := range ch {
-			if !yield(d) {
-				return
-			}
-			if d.err != nil {
-				return
-			}
-		}
 	}
 }
 
@@ -577,17 +553,15 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 	r.hub.reset()
 
 	n := 0
-	for d := range prefetch(ctx, readUpTo(ctx, r.store, 0, head)) {
-		if d.err != nil {
-			return n, d.err
-		}
-		r.apply(d.ev, d.de)
+	err = fold(ctx, Events(ctx, r.store, 0, head), func(ev eventstore.Event, de domain.Event) error {
+		r.apply(ev, de)
 		n++
 		// Only snapshots interrupt a rebuild: a rebuild that fails is
 		// started again from zero, so checkpoints on the way buy nothing.
-		if err := r.snapshotIfDue(d.ev.Position); err != nil {
-			return n, err
-		}
+		return r.snapshotIfDue(ev.Position)
+	})
+	if err != nil {
+		return n, err
 	}
 	return n, r.Checkpoint()
 }
@@ -615,29 +589,3 @@ func (r *Runner) reset() error {
 	r.lastCP, r.cpCost = time.Time{}, 0
 	return nil
 }
-
-// readUpTo yields the events after `after` up to and including `to`,
-// reading pages of readPage.
-func readUpTo(ctx context.Context, store eventstore.Store, after, to eventstore.Position) iter.Seq2[eventstore.Event, error] {
-	return func(yield func(eventstore.Event, error) bool) {
-		for after < to {
-			evs, err := store.ReadAll(ctx, after, int(min(uint64(to-after), readPage)))
-			if err != nil {
-				yield(eventstore.Event{}, err)
-				return
-			}
-			if len(evs) == 0 {
-				return
-			}
-			for _, ev := range evs {
-				if !yield(ev, nil) {
-					return
-				}
-			}
-			after = evs[len(evs)-1].Position
-		}
-	}
-}
-
-// readPage is how many events a fold reads per store call.
-const readPage = 1000

@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,7 +69,7 @@ func waitFor(t *testing.T, r *Runner, pos eventstore.Position) {
 
 func snapshotAll(t *testing.T, r *Runner, ms []Model) map[string]string {
 	out := map[string]string{}
-	r.Read(func(eventstore.Position) {
+	lockedRead(r, func(eventstore.Position) {
 		for _, m := range ms {
 			out[m.Name()] = marshal(t, m)
 		}
@@ -132,7 +131,7 @@ func TestCheckpointResumeFromPersistedPosition(t *testing.T) {
 	stop := start(t, r1)
 	waitFor(t, r1, first)
 	stop() // writes the final checkpoint
-	r1.Read(func(pos eventstore.Position) { assert.Equal(t, first, pos) })
+	lockedRead(r1, func(pos eventstore.Position) { assert.Equal(t, first, pos) })
 	assert.Equal(t, int(first), c1.Applied)
 
 	transparencyMore(l)
@@ -143,7 +142,7 @@ func TestCheckpointResumeFromPersistedPosition(t *testing.T) {
 	assert.Equal(t, first, r2.Position(), "resumes at the checkpoint, not at zero")
 	start(t, r2)
 	waitFor(t, r2, l.head())
-	r2.Read(func(eventstore.Position) {
+	lockedRead(r2, func(eventstore.Position) {
 		assert.Equal(t, int(l.head()-first), c2.Applied, "only the new events are applied after a restart")
 		assert.Equal(t, int(l.head()), c2.N)
 	})
@@ -174,13 +173,13 @@ func TestCheckpointEveryNEventsAndModelsAtDifferentPositions(t *testing.T) {
 	require.NoError(t, err)
 	start(t, r2)
 	waitFor(t, r2, l.head())
-	r2.Read(func(eventstore.Position) {
+	lockedRead(r2, func(eventstore.Position) {
 		assert.Equal(t, int(l.head()), c2.N)
 		assert.Equal(t, 3, c2.Applied)
 	})
 	fresh := NewQueue()
-	fold(t, l.s, fresh)
-	r2.Read(func(eventstore.Position) { assert.Equal(t, marshal(t, fresh), marshal(t, q)) })
+	foldAll(t, l.s, fresh)
+	lockedRead(r2, func(eventstore.Position) { assert.Equal(t, marshal(t, fresh), marshal(t, q)) })
 }
 
 func TestCheckpointIsAtomicAndChecked(t *testing.T) {
@@ -227,7 +226,7 @@ func TestAsOfEqualsWhatWasSeenThen(t *testing.T) {
 		evs, err := l.s.ReadAll(context.Background(), pos-1, 1)
 		require.NoError(t, err)
 		s.at = evs[0].RecordedAt
-		r.Read(func(eventstore.Position) { s.trail, _ = ms[2].(*Trails).Internal("s1", Latest) })
+		lockedRead(r, func(eventstore.Position) { s.trail, _ = ms[2].(*Trails).Internal("s1", Latest) })
 		taken = append(taken, s)
 	}
 	openProcess(l, "p1", "Kommunstyrelsen", 3, domain.ModerationPost)
@@ -254,12 +253,12 @@ func TestAsOfEqualsWhatWasSeenThen(t *testing.T) {
 
 	for _, s := range taken {
 		for _, fresh := range allModels() {
-			m, err := AsOf(context.Background(), l.s, dir, fresh, s.pos)
+			m, err := asOf(context.Background(), l.s, dir, fresh, s.pos)
 			require.NoError(t, err)
 			assert.Equal(t, s.models[m.Name()], marshal(t, m), "%s as of %d", m.Name(), s.pos)
 		}
 		// Without snapshots (dir ""), the answer is the same.
-		m, err := AsOf(context.Background(), l.s, "", NewSubmissions(), s.pos)
+		m, err := asOf(context.Background(), l.s, "", NewSubmissions(), s.pos)
 		require.NoError(t, err)
 		assert.Equal(t, s.models[NameSubmissions], marshal(t, m))
 
@@ -271,15 +270,20 @@ func TestAsOfEqualsWhatWasSeenThen(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, s.pos-1, p)
 
-		// A per-item trail folded from the item's stream alone agrees.
-		tr, err := AsOfStream(context.Background(), l.s, domain.StreamForSubmission("s1"), NewTrails([]byte("test-key")), s.pos)
-		require.NoError(t, err)
-		got, _ := tr.Internal("s1", Latest)
-		assert.Equal(t, s.trail, got)
-
-		// And so does the live trail cut at the position.
-		r.Read(func(eventstore.Position) { got, _ = ms[2].(*Trails).Internal("s1", s.pos) })
-		assert.Equal(t, s.trail, got)
+		// A View as of the position: folded models and the live trail cut
+		// there agree, by position and by time.
+		for _, at := range []At{AtPosition(s.pos), AtTime(s.at)} {
+			var got []TrailEntry
+			pos, err := r.Read(context.Background(), at, func(v *View) error {
+				got, _ = Get[*Trails](v).Internal("s1", v.Position())
+				assert.Equal(t, s.models[NameTransparency], marshal(t, Get[*Transparency](v)))
+				assert.Equal(t, s.models[NameSubmissions], marshal(t, Get[*Submissions](v)))
+				return nil
+			})
+			require.NoError(t, err)
+			assert.Equal(t, s.pos, pos)
+			assert.Equal(t, s.trail, got)
+		}
 	}
 	trailSnaps, err := snapshotPositions(dir, NameTrails)
 	require.NoError(t, err)
@@ -290,9 +294,6 @@ func TestAsOfEqualsWhatWasSeenThen(t *testing.T) {
 	p, err = PositionAt(context.Background(), l.s, base.Add(24*time.Hour))
 	require.NoError(t, err)
 	assert.Equal(t, l.head(), p)
-
-	_, err = AsOfStream(context.Background(), l.s, "submission-nope", NewTrails(nil), 10)
-	assert.True(t, errors.Is(err, eventstore.ErrStreamNotFound))
 }
 
 func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {

@@ -8,6 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/eventstore"
 )
 
 // TestOverdueSnapshotsWithoutCheckpoints: when checkpoints are too costly
@@ -24,11 +27,10 @@ func TestOverdueSnapshotsWithoutCheckpoints(t *testing.T) {
 	require.NoError(t, r.Load())
 	// The last checkpoint took an hour: none is affordable now.
 	r.lastCP, r.cpCost = time.Now(), time.Hour
-	for d := range prefetch(context.Background(), readUpTo(context.Background(), l.s, 0, l.head())) {
-		require.NoError(t, d.err)
-		r.apply(d.ev, d.de)
-		require.NoError(t, r.snapshotIfDue(d.ev.Position))
-	}
+	require.NoError(t, fold(context.Background(), Events(context.Background(), l.s, 0, l.head()), func(ev eventstore.Event, de domain.Event) error {
+		r.apply(ev, de)
+		return r.snapshotIfDue(ev.Position)
+	}))
 	snaps, err := snapshotPositions(dir, NameSubmissions)
 	require.NoError(t, err)
 	require.NotEmpty(t, snaps)
@@ -45,9 +47,9 @@ func TestOverdueSnapshotsWithoutCheckpoints(t *testing.T) {
 	assert.Empty(t, trails)
 
 	pos := snaps[len(snaps)-1] + 1
-	fromSnap, err := AsOf(context.Background(), l.s, dir, NewSubmissions(), pos)
+	fromSnap, err := asOf(context.Background(), l.s, dir, NewSubmissions(), pos)
 	require.NoError(t, err)
-	fromZero, err := AsOf(context.Background(), l.s, "", NewSubmissions(), pos)
+	fromZero, err := asOf(context.Background(), l.s, "", NewSubmissions(), pos)
 	require.NoError(t, err)
 	assert.Equal(t, marshal(t, fromZero), marshal(t, fromSnap))
 }

@@ -87,7 +87,7 @@ func transparencyFixture(t *testing.T) (*ledger, time.Time) {
 func TestTransparencyReportAgainstHandComputedFixture(t *testing.T) {
 	l, t0 := transparencyFixture(t)
 	tr := NewTransparency()
-	fold(t, l.s, tr)
+	foldAll(t, l.s, tr)
 
 	all := tr.Report(ReportQuery{})
 	assert.Equal(t, Report{

@@ -197,17 +197,17 @@ func (h *Handler) dashData(ctx context.Context, viewer ledger.Principal, lang st
 	if err != nil {
 		return d, err
 	}
-	m := h.cfg.Models
-	h.cfg.Runner.Read(func(pos eventstore.Position) {
-		d.Pos = pos
-		entries := m.Queue.Entries("")
+	_, err = h.cfg.Runner.Read(ctx, projections.Live(), func(m *projections.View) error {
+		d.Pos = m.Position()
+		trails := projections.Get[*projections.Trails](m)
+		entries := projections.Get[*projections.Queue](m).Entries("")
 		byProcess := map[string]*dashProcess{}
-		for _, o := range m.Processes.List() {
+		for _, o := range projections.Get[*projections.Processes](m).List() {
 			dp := &dashProcess{processRow: processRow{Overview: o, T: pick(o.Title, lang)}}
 			if o.ThresholdProgress != nil {
 				dp.Reached = o.ThresholdProgress.Reached
 			}
-			dp.Decisions = m.Transparency.Report(projections.ReportQuery{ProcessID: o.ID}).Decisions
+			dp.Decisions = projections.Get[*projections.Transparency](m).Report(projections.ReportQuery{ProcessID: o.ID}).Decisions
 			d.Decisions += dp.Decisions
 			byProcess[o.ID] = dp
 			d.Processes = append(d.Processes, *dp)
@@ -229,14 +229,19 @@ func (h *Handler) dashData(ctx context.Context, viewer ledger.Principal, lang st
 				row.Process = dp.T
 			}
 			if e.Reason == projections.ReasonAppeal {
-				row.Mine = decidedBy(m.Trails, e.ItemID, e.DecisionID) == viewer.Actor().ID
+				es, _ := trails.Internal(e.ItemID, m.Position())
+				row.Mine = decidedBy(es, e.DecisionID) == viewer.Actor().ID
 			}
 			d.Queue = append(d.Queue, row)
 		}
 		for i := range d.Processes {
 			d.Processes[i] = *byProcess[d.Processes[i].ID]
 		}
+		return nil
 	})
+	if err != nil {
+		return d, err
+	}
 	d.QueueLen = len(d.Queue)
 	d.Head = max(head, d.Pos)
 	d.Lag = uint64(d.Head - d.Pos)
@@ -256,10 +261,9 @@ func (h *Handler) dashData(ctx context.Context, viewer ledger.Principal, lang st
 	return d, nil
 }
 
-// decidedBy returns the moderator of decision id on item, from the named
+// decidedBy returns the moderator of a decision, from the item's named
 // trail.
-func decidedBy(t *projections.Trails, item, decision string) string {
-	es, _ := t.Internal(item, projections.Latest)
+func decidedBy(es []projections.TrailEntry, decision string) string {
 	for _, e := range es {
 		if e.Type == "ModerationDecided" && e.DecisionID == decision {
 			return e.Actor
@@ -411,10 +415,14 @@ func (h *Handler) itemData(ctx context.Context, viewer ledger.Principal, kind, i
 		found   bool
 		entries []projections.TrailEntry
 	)
-	h.cfg.Runner.Read(func(eventstore.Position) {
-		sub, found = h.cfg.Models.Submissions.Internal(subID)
-		entries, _ = h.cfg.Models.Trails.Internal(id, projections.Latest)
+	_, err = h.cfg.Runner.Read(ctx, projections.Live(), func(m *projections.View) error {
+		sub, found = projections.Get[*projections.Submissions](m).Internal(subID)
+		entries, _ = projections.Get[*projections.Trails](m).Internal(id, m.Position())
+		return nil
 	})
+	if err != nil {
+		return d, false, err
+	}
 	if !found {
 		return d, false, nil
 	}
@@ -449,7 +457,7 @@ func (h *Handler) itemData(ctx context.Context, viewer ledger.Principal, kind, i
 		if e.Type != "AppealFiled" || decided[e.AppealID] {
 			continue
 		}
-		a := appealRow{ID: e.AppealID, DecisionID: e.DecisionID, Moderator: decidedBy(h.cfg.Models.Trails, id, e.DecisionID),
+		a := appealRow{ID: e.AppealID, DecisionID: e.DecisionID, Moderator: decidedBy(entries, e.DecisionID),
 			Key: uuid.NewString()}
 		for _, dc := range decisions {
 			if dc.ID == e.DecisionID {

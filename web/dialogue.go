@@ -11,7 +11,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/malmo/participation-ledger/domain"
-	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/projections"
 )
 
@@ -71,14 +70,12 @@ func (h *Handler) dialogue(w http.ResponseWriter, r *http.Request) {
 		groups projections.OpinionGroups
 		counts projections.DialogueSummary
 	)
-	err = h.read(r.Context(), v, need{processes: true, dialogue: true}, func(m Models, pos eventstore.Position) {
-		v.Pos = pos
-		if m.Dialogue == nil {
-			return
-		}
-		if o, found = m.Processes.Process(id); found {
-			groups, found = m.Dialogue.Groups(id)
-			counts, _ = m.Dialogue.Counts(id, true)
+	err = h.read(r.Context(), v, func(m *projections.View) {
+		v.Pos = m.Position()
+		if o, found = projections.Get[*projections.Processes](m).Process(id); found {
+			d := projections.Get[*projections.Dialogue](m)
+			groups, found = d.Groups(id)
+			counts, _ = d.Counts(id, true)
 		}
 	})
 	if err != nil {

@@ -39,7 +39,8 @@ func TestDialoguePageShowsOpinionGroups(t *testing.T) {
 	// What the page must show: the dialogue model's groups, folded here.
 	head, err := n.store.Head(n.ctx)
 	require.NoError(t, err)
-	m, err := projections.AsOf(n.ctx, n.store, "", projections.NewDialogue(), head)
+	m := projections.NewDialogue()
+	_, _, err = projections.Fold(n.ctx, projections.Events(n.ctx, n.store, 0, head), m)
 	require.NoError(t, err)
 	want, ok := m.Groups(proc)
 	require.True(t, ok)

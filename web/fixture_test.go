@@ -71,17 +71,11 @@ func newNodeWith(t testing.TB, fill func(context.Context, *ledger.Service)) *led
 	integ, err := integrity.Open(dir, integrity.WithCheckpointInterval(50*time.Millisecond))
 	require.NoError(t, err)
 	pseudonymKey := []byte("0123456789abcdef0123456789abcdef")
-	m := web.Models{
-		Processes: projections.NewProcesses(), Submissions: projections.NewSubmissions(),
-		Trails: projections.NewTrails(pseudonymKey), Queue: projections.NewQueue(), Transparency: projections.NewTransparency(),
-		Dialogue: projections.NewDialogue(),
-	}
-	projDir := filepath.Join(dir, "projections")
-	runner, err := projections.NewRunner(store, projections.Config{Dir: projDir},
-		m.Processes, m.Submissions, m.Trails, m.Queue, m.Transparency, m.Dialogue)
+	runner, err := projections.NewRunner(store, projections.Config{Dir: filepath.Join(dir, "projections"),
+		Options: projections.Options{PseudonymKey: pseudonymKey}})
 	require.NoError(t, err)
 	svc := ledger.New(store, keys)
-	pages, err := web.New(web.Config{Service: svc, Store: store, Runner: runner, Models: m, Integrity: integ, SnapshotDir: projDir})
+	pages, err := web.New(web.Config{Service: svc, Store: store, Runner: runner, Integrity: integ})
 	require.NoError(t, err)
 	api, err := ledgerhttp.NewServer(ledgerhttp.Config{Service: svc, Mount: pages.Mount})
 	require.NoError(t, err)

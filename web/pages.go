@@ -65,9 +65,9 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var d homeData
-	err = h.read(r.Context(), v, need{processes: true}, func(m Models, pos eventstore.Position) {
-		v.Pos = pos
-		for _, o := range m.Processes.List() {
+	err = h.read(r.Context(), v, func(m *projections.View) {
+		v.Pos = m.Position()
+		for _, o := range projections.Get[*projections.Processes](m).List() {
 			d.Processes = append(d.Processes, processRow{Overview: o, T: pick(o.Title, p.Lang)})
 		}
 	})
@@ -106,10 +106,10 @@ func (h *Handler) process(w http.ResponseWriter, r *http.Request) {
 		found bool
 		subs  []projections.PublicSubmission
 	)
-	err = h.read(r.Context(), v, need{processes: true, submissions: true}, func(m Models, pos eventstore.Position) {
-		v.Pos = pos
-		if o, found = m.Processes.Process(id); found {
-			subs = m.Submissions.PublicList(id)
+	err = h.read(r.Context(), v, func(m *projections.View) {
+		v.Pos = m.Position()
+		if o, found = projections.Get[*projections.Processes](m).Process(id); found {
+			subs = projections.Get[*projections.Submissions](m).PublicList(id)
 		}
 	})
 	if err != nil {
@@ -169,10 +169,10 @@ func (h *Handler) submission(w http.ResponseWriter, r *http.Request) {
 		o     projections.Overview
 		found bool
 	)
-	err = h.read(r.Context(), v, need{processes: true, submissions: true}, func(m Models, pos eventstore.Position) {
-		v.Pos = pos
-		if s, found = m.Submissions.Public(id); found {
-			o, _ = m.Processes.Process(s.ProcessID)
+	err = h.read(r.Context(), v, func(m *projections.View) {
+		v.Pos = m.Position()
+		if s, found = projections.Get[*projections.Submissions](m).Public(id); found {
+			o, _ = projections.Get[*projections.Processes](m).Process(s.ProcessID)
 		}
 	})
 	if err != nil {
@@ -231,14 +231,14 @@ func (h *Handler) trail(w http.ResponseWriter, r *http.Request) {
 		found bool
 		sub   projections.PublicSubmission
 	)
-	err = h.read(r.Context(), v, need{submissions: true}, func(m Models, pos eventstore.Position) {
-		v.Pos = pos
+	err = h.read(r.Context(), v, func(m *projections.View) {
+		v.Pos = m.Position()
 		if named {
-			d.Entries, found = m.Trails.Internal(id, v.upTo())
+			d.Entries, found = projections.Get[*projections.Trails](m).Internal(id, m.Position())
 		} else {
-			d.Entries, found = m.Trails.Public(id, v.upTo())
+			d.Entries, found = projections.Get[*projections.Trails](m).Public(id, m.Position())
 		}
-		sub, d.IsPublic = m.Submissions.Public(id)
+		sub, d.IsPublic = projections.Get[*projections.Submissions](m).Public(id)
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -296,10 +296,10 @@ func (h *Handler) transparency(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.To = ""
 	}
-	err = h.read(r.Context(), v, need{processes: true, transparency: true}, func(m Models, pos eventstore.Position) {
-		v.Pos = pos
-		d.Report = m.Transparency.Report(q)
-		for _, o := range m.Processes.List() {
+	err = h.read(r.Context(), v, func(m *projections.View) {
+		v.Pos = m.Position()
+		d.Report = projections.Get[*projections.Transparency](m).Report(q)
+		for _, o := range projections.Get[*projections.Processes](m).List() {
 			d.Processes = append(d.Processes, processRow{Overview: o, T: pick(o.Title, p.Lang)})
 			if !slices.Contains(d.Bodies, o.OwnerBody) {
 				d.Bodies = append(d.Bodies, o.OwnerBody)
@@ -361,9 +361,9 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 	}
 	cp := h.cfg.Integrity.Checkpoint()
 	d := auditData{Asked: !v.Latest, Checkpoint: verifyData{Origin: cp.Origin, Size: cp.Size, Root: cp.Root.String()}}
-	err = h.read(r.Context(), v, need{processes: true}, func(m Models, pos eventstore.Position) {
-		v.Pos = pos
-		for _, o := range m.Processes.List() {
+	err = h.read(r.Context(), v, func(m *projections.View) {
+		v.Pos = m.Position()
+		for _, o := range projections.Get[*projections.Processes](m).List() {
 			d.Processes = append(d.Processes, processRow{Overview: o, T: pick(o.Title, p.Lang)})
 		}
 	})

@@ -37,10 +37,13 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Runner is what the pages need of the projections runner: consistent
-// reads of the live models, the live feed, and read-your-writes.
+// Runner is what the pages need of the projections runner: views of the
+// read models (live or as of a position), the live feed, and
+// read-your-writes.
 type Runner interface {
-	Read(fn func(pos eventstore.Position))
+	Resolve(ctx context.Context, at projections.At) (projections.At, error)
+	Read(ctx context.Context, at projections.At, fn func(v *projections.View) error) (eventstore.Position, error)
+	Position() eventstore.Position
 	Hub() *projections.Hub
 	Wait(ctx context.Context, pos eventstore.Position) error
 }
@@ -52,28 +55,13 @@ type Checkpoints interface {
 	Root(size int64) (tlog.Hash, error)
 }
 
-// Models are the live read models the runner keeps current.
-type Models struct {
-	Processes    *projections.Processes
-	Submissions  *projections.Submissions
-	Trails       *projections.Trails
-	Queue        *projections.Queue
-	Transparency *projections.Transparency
-	// Dialogue, if set, serves the dialogue page (opinion groups).
-	Dialogue *projections.Dialogue
-}
-
 // Config is what New needs; every field but Logger is required.
 type Config struct {
 	Service   *ledger.Service
 	Store     eventstore.Store
 	Runner    Runner
-	Models    Models
 	Integrity Checkpoints
-	// SnapshotDir is the runner's Config.Dir: as-of pages fold from its
-	// snapshots ("" folds from the start of the log).
-	SnapshotDir string
-	Logger      *slog.Logger
+	Logger    *slog.Logger
 	// SecureCookies marks the session cookie Secure; set it when the
 	// ledger is served over HTTPS (behind a proxy), as it should be.
 	SecureCookies bool
@@ -93,10 +81,8 @@ type Handler struct {
 
 // New parses the templates and catalogues.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Service == nil || cfg.Store == nil || cfg.Runner == nil || cfg.Integrity == nil ||
-		cfg.Models.Processes == nil || cfg.Models.Submissions == nil || cfg.Models.Trails == nil ||
-		cfg.Models.Queue == nil || cfg.Models.Transparency == nil {
-		return nil, errors.New("web: Service, Store, Runner, Integrity and every model are required")
+	if cfg.Service == nil || cfg.Store == nil || cfg.Runner == nil || cfg.Integrity == nil {
+		return nil, errors.New("web: Service, Store, Runner and Integrity are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -237,7 +223,7 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, title string) 
 // error becomes a clean 500 instead of half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	if p.At.Latest && p.At.Pos == 0 {
-		h.cfg.Runner.Read(func(pos eventstore.Position) { p.At.Pos = pos })
+		p.At.Pos = h.cfg.Runner.Position()
 	}
 	t := h.pages[p.Lang][name]
 	if t == nil {

@@ -41,24 +41,7 @@ type node struct {
 	svc       *ledger.Service
 	integrity *integrity.Log
 	runner    *projections.Runner
-	models    models
 	api       *ledgerhttp.Server
-}
-
-// models are the read models the runner keeps current.
-type models struct {
-	Processes     *projections.Processes
-	Submissions   *projections.Submissions
-	Trails        *projections.Trails
-	Queue         *projections.Queue
-	Transparency  *projections.Transparency
-	Participation *projections.Participation
-	Actors        *projections.Actors
-	Dialogue      *projections.Dialogue
-}
-
-func (m models) list() []projections.Model {
-	return []projections.Model{m.Processes, m.Submissions, m.Trails, m.Queue, m.Transparency, m.Participation, m.Actors, m.Dialogue}
 }
 
 // nodeConfig is what the flags of serve (and demo, replay …) choose.
@@ -157,28 +140,17 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.models = models{
-		Processes:     projections.NewProcesses(),
-		Submissions:   projections.NewSubmissions(),
-		Trails:        projections.NewTrails(pseudonymKey),
-		Queue:         projections.NewQueue(),
-		Transparency:  projections.NewTransparency(),
-		Participation: projections.NewParticipation(),
-		Actors:        projections.NewActors(),
-		Dialogue:      projections.NewDialogue(),
-	}
+	// The runner keeps every registered read model (projections.Kinds).
 	n.runner, err = projections.NewRunner(n.store, projections.Config{
 		Dir: filepath.Join(cfg.dataDir, "projections"), Registerer: n.reg, Logger: log,
-	}, n.models.list()...)
+		Options: projections.Options{PseudonymKey: pseudonymKey},
+	})
 	if err != nil {
 		return nil, err
 	}
 	n.svc = ledger.New(n.store, n.keys, ledger.WithLogger(log), ledger.WithAppendObserver(ledgerhttp.AppendObserver(n.reg)))
 	pages, err := web.New(web.Config{
 		Service: n.svc, Store: n.store, Runner: n.runner, Integrity: n.integrity, Logger: log,
-		SnapshotDir: filepath.Join(cfg.dataDir, "projections"),
-		Models: web.Models{Processes: n.models.Processes, Submissions: n.models.Submissions, Trails: n.models.Trails,
-			Queue: n.models.Queue, Transparency: n.models.Transparency, Dialogue: n.models.Dialogue},
 	})
 	if err != nil {
 		return nil, err
@@ -196,14 +168,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		Receipt:          n.receipt,
 		Exports: export.NewService(export.Source{Store: n.store, Log: n.integrity, Keys: n.keys, Secret: pseudonymKey,
 			HistoryFile: filepath.Join(cfg.dataDir, "integrity", "checkpoints")}, filepath.Join(cfg.dataDir, "exports")),
-		Read: &ledgerhttp.ReadSide{
-			Runner: n.runner, Dir: filepath.Join(cfg.dataDir, "projections"), Integrity: n.integrity,
-			Models: ledgerhttp.ReadModels{
-				Processes: n.models.Processes, Submissions: n.models.Submissions, Trails: n.models.Trails,
-				Queue: n.models.Queue, Transparency: n.models.Transparency, Participation: n.models.Participation,
-				Actors: n.models.Actors, Dialogue: n.models.Dialogue,
-			},
-		},
+		Read: &ledgerhttp.ReadSide{Runner: n.runner, Integrity: n.integrity},
 	})
 	if err != nil {
 		return nil, err

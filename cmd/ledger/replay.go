@@ -9,9 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,17 +27,19 @@ const replayUsage = `usage:
 
 Rebuilds one read model offline by folding the log from the first event up
 to --to (a global position, or an RFC 3339 time: what the ledger had
-recorded then; default: the whole log) and prints it as JSON. NAME is one
-of overview, submissions, trail, queue, transparency, participation,
-actors. --item narrows it: a process id (overview, transparency,
-participation), a submission id (submissions), an item id (trail), an actor
-id (actors). --data reads a data directory (the embedded store is
-exclusive: stop the server or use a backup); --export reads an auditor
-export's events.ndjson. Progress goes to stderr.
+recorded then; default: the whole log) and prints it as JSON, as an
+auditor reads it (actors named, sealed fields sealed). NAME is one of the
+read models: %s (overview and trail are the older names of processes and
+trails). --item narrows it: a process id (processes, transparency,
+participation, dialogue, queue), a submission id (submissions), an item id
+(trails), an actor id (actors). --data reads a data directory (the
+embedded store is exclusive: stop the server or use a backup); --export
+reads an auditor export's events.ndjson. Progress goes to stderr.
 `
 
-// replayModels are the models replay can rebuild, by the name it takes.
-var replayModels = []string{"overview", "submissions", "trail", "queue", "transparency", "participation", "actors"}
+// replayAliases are the model names replay took before it read them from
+// the registry.
+var replayAliases = map[string]string{"overview": projections.NameProcesses, "trail": projections.NameTrails}
 
 // cmdReplay rebuilds a read model offline as of a position or time.
 func cmdReplay(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
@@ -47,21 +49,27 @@ func cmdReplay(ctx context.Context, args []string, getenv env, stdout, stderr io
 func runReplay(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer,
 	openStore func(dataDir string) (eventstore.Store, error)) error {
 	fs := newFlags("replay", stderr)
-	fs.Usage = func() { io.WriteString(stderr, replayUsage); fs.PrintDefaults() }
+	names := strings.Join(projections.Names(), ", ")
+	fs.Usage = func() { fmt.Fprintf(stderr, replayUsage, names); fs.PrintDefaults() }
 	data := dataFlag(fs, getenv)
 	exportDir := fs.String("export", "", "auditor export directory (events.ndjson)")
-	model := fs.String("model", "", "read model: overview|submissions|trail|queue|transparency|participation|actors")
+	model := fs.String("model", "", "read model: "+names)
 	to := fs.String("to", "", "fold up to this position or RFC 3339 time (default: everything)")
 	item := fs.String("item", "", "narrow the output to one process, submission, item or actor id")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
+	name := *model
+	if n, ok := replayAliases[name]; ok {
+		name = n
+	}
+	kind, known := projections.KindOf(name)
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return errUsage
 	}
-	if !slices.Contains(replayModels, *model) {
-		return usagef("--model %q: want one of %s", *model, strings.Join(replayModels, ", "))
+	if !known {
+		return usagef("--model %q: want one of %s", *model, names)
 	}
 	upTo, until, err := parseTo(*to)
 	if err != nil {
@@ -69,19 +77,17 @@ func runReplay(ctx context.Context, args []string, getenv env, stdout, stderr io
 	}
 
 	// The source: a data directory's store, or an export's lines.
-	var src func(yield func(eventstore.Event) error) error
+	var src iter.Seq2[eventstore.Event, error]
 	var keysDir, keyFile string
 	if *exportDir != "" {
-		src = func(yield func(eventstore.Event) error) error {
-			return exportEvents(filepath.Join(*exportDir, "events.ndjson"), yield)
-		}
+		src = exportEvents(filepath.Join(*exportDir, "events.ndjson"))
 	} else {
 		store, err := openStore(*data)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
-		src = func(yield func(eventstore.Event) error) error { return storeEvents(ctx, store, yield) }
+		src = projections.Events(ctx, store, 0, projections.Latest)
 		keysDir, keyFile = filepath.Join(*data, "keys"), filepath.Join(*data, "pseudonym.key")
 	}
 
@@ -89,14 +95,15 @@ func runReplay(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	m := newReplayModel(*model, key)
-	f := replayFold{m: m, upTo: upTo, until: until, progress: stderr, started: time.Now(), lastReport: time.Now()}
-	if err := src(f.apply); err != nil && !errors.Is(err, errFoldDone) {
+	m := kind.New(projections.Options{PseudonymKey: key})
+	started := time.Now()
+	n, last, err := projections.Fold(ctx, bounded(src, upTo, until, progress(stderr, started)), m)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "replay: folded %d events to position %d in %s\n", f.n, uint64(f.pos), time.Since(f.started).Round(time.Millisecond))
-	if upTo != projections.Latest && f.pos < upTo {
-		return fmt.Errorf("--to %d is beyond the last event, position %d", uint64(upTo), uint64(f.pos))
+	fmt.Fprintf(stderr, "replay: folded %d events to position %d in %s\n", n, uint64(last.Position), time.Since(started).Round(time.Millisecond))
+	if upTo != projections.Latest && last.Position < upTo {
+		return fmt.Errorf("--to %d is beyond the last event, position %d", uint64(upTo), uint64(last.Position))
 	}
 
 	var open projections.Opener
@@ -112,13 +119,13 @@ func runReplay(ctx context.Context, args []string, getenv env, stdout, stderr io
 			}
 		}
 	}
-	view, err := f.view(*model, *item, open)
+	view, err := kind.Audit(m, *item, open)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w as of position %d", err, uint64(last.Position))
 	}
-	out := map[string]any{"model": *model, "position": f.pos, "events": f.n, *model: view}
-	if !f.at.IsZero() {
-		out["recorded_at"] = f.at
+	out := map[string]any{"model": *model, "position": last.Position, "events": n, *model: view}
+	if !last.RecordedAt.IsZero() {
+		out["recorded_at"] = last.RecordedAt
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -158,181 +165,66 @@ func pseudonymKey(path string) ([]byte, error) {
 	return b, err
 }
 
-func newReplayModel(name string, key []byte) projections.Model {
-	switch name {
-	case "overview":
-		return projections.NewProcesses()
-	case "submissions":
-		return projections.NewSubmissions()
-	case "trail":
-		return projections.NewTrails(key)
-	case "queue":
-		return projections.NewQueue()
-	case "transparency":
-		return projections.NewTransparency()
-	case "participation":
-		return projections.NewParticipation()
-	}
-	return projections.NewActors()
-}
-
-// errFoldDone stops a source once the fold has passed --to.
-var errFoldDone = errors.New("fold done")
-
-// replayFold folds events into one model, remembering what the views need
-// that the models do not list (the ids of processes and submissions).
-type replayFold struct {
-	m     projections.Model
-	upTo  eventstore.Position
-	until time.Time // zero: no time bound
-
-	n           int
-	pos         eventstore.Position
-	at          time.Time
-	processes   []string
-	submissions []string
-
-	progress   io.Writer
-	started    time.Time
-	lastReport time.Time
-}
-
-func (f *replayFold) apply(ev eventstore.Event) error {
-	if ev.Position > f.upTo || !f.until.IsZero() && ev.RecordedAt.After(f.until) {
-		return errFoldDone
-	}
-	de, err := domain.Decode(ev.Type, ev.Version, ev.Data)
-	if err != nil {
-		de = nil // as the runner does: an unknown event changes no model
-	}
-	switch e := de.(type) {
-	case *domain.ProcessOpened:
-		f.processes = append(f.processes, e.ProcessID)
-	case *domain.SubmissionReceived:
-		f.submissions = append(f.submissions, e.SubmissionID)
-	}
-	f.m.Apply(ev, de)
-	f.n++
-	f.pos, f.at = ev.Position, ev.RecordedAt
-	if f.n%4096 == 0 && time.Since(f.lastReport) >= time.Second {
-		f.lastReport = time.Now()
-		fmt.Fprintf(f.progress, "replay: %d events, position %d, %.0f events/s\n", f.n, uint64(f.pos),
-			float64(f.n)/time.Since(f.started).Seconds())
-	}
-	return nil
-}
-
-// view renders the folded model as an auditor reads it: internal views
-// (named actors, sealed fields left sealed).
-func (f *replayFold) view(name, item string, open projections.Opener) (any, error) {
-	notFound := func(what string) error { return fmt.Errorf("no %s %q as of position %d", what, item, uint64(f.pos)) }
-	switch m := f.m.(type) {
-	case *projections.Processes:
-		if item != "" {
-			o, ok := m.Process(item)
-			if !ok {
-				return nil, notFound("process")
+// bounded yields the events of src up to position upTo and recorded up to
+// until (zero: no time bound), reporting progress for each.
+func bounded(src iter.Seq2[eventstore.Event, error], upTo eventstore.Position, until time.Time,
+	progress func(eventstore.Event)) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		for ev, err := range src {
+			if err == nil && (ev.Position > upTo || !until.IsZero() && ev.RecordedAt.After(until)) {
+				return
 			}
-			return o, nil
-		}
-		return m.List(), nil
-	case *projections.Submissions:
-		ids := f.submissions
-		if item != "" {
-			ids = []string{item}
-		}
-		out := []projections.InternalSubmission{}
-		for _, id := range ids {
-			v, ok := m.Internal(id)
-			if !ok {
-				return nil, notFound("submission")
+			if err == nil {
+				progress(ev)
 			}
-			out = append(out, v)
-		}
-		if item != "" {
-			return out[0], nil
-		}
-		return out, nil
-	case *projections.Trails:
-		if item == "" {
-			return m, nil // every item's trail, actors named
-		}
-		es, ok := m.Internal(item, projections.Latest)
-		if !ok {
-			return nil, notFound("item")
-		}
-		return es, nil
-	case *projections.Queue:
-		return m.Entries(item), nil
-	case *projections.Transparency:
-		return m.Report(projections.ReportQuery{ProcessID: item}), nil
-	case *projections.Participation:
-		ids := f.processes
-		if item != "" {
-			ids = []string{item}
-		}
-		out := []projections.Stats{}
-		for _, id := range ids {
-			st, ok := m.Stats(id, open)
-			if !ok {
-				return nil, notFound("process")
-			}
-			out = append(out, st)
-		}
-		return out, nil
-	case *projections.Actors:
-		if item == "" {
-			return m, nil
-		}
-		return m.Trail(item, 0, projections.Latest, 0), nil
-	}
-	return nil, fmt.Errorf("replay: unknown model %q", name)
-}
-
-// storeEvents yields a store's events in order.
-func storeEvents(ctx context.Context, s eventstore.Store, yield func(eventstore.Event) error) error {
-	for after := eventstore.Position(0); ; {
-		evs, err := s.ReadAll(ctx, after, 4096)
-		if err != nil {
-			return err
-		}
-		if len(evs) == 0 {
-			return nil
-		}
-		for _, ev := range evs {
-			if err := yield(ev); err != nil {
-				return err
+			if !yield(ev, err) || err != nil {
+				return
 			}
 		}
-		after = evs[len(evs)-1].Position
+	}
+}
+
+// progress reports the fold's progress to w about once a second.
+func progress(w io.Writer, started time.Time) func(eventstore.Event) {
+	n, last := 0, started
+	return func(ev eventstore.Event) {
+		n++
+		if n%4096 == 0 && time.Since(last) >= time.Second {
+			last = time.Now()
+			fmt.Fprintf(w, "replay: %d events, position %d, %.0f events/s\n", n, uint64(ev.Position),
+				float64(n)/time.Since(started).Seconds())
+		}
 	}
 }
 
 // exportEvents yields the events of an auditor export's events.ndjson:
 // line n is the canonical bytes of the event at position n.
-func exportEvents(path string, yield func(eventstore.Event) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	// One line is one event: up to MaxEventBytes of body and metadata,
-	// plus the envelope.
-	sc.Buffer(make([]byte, 0, 1<<20), eventstore.MaxEventBytes+64<<10)
-	pos := eventstore.Position(0)
-	for sc.Scan() {
-		pos++
-		ev, err := eventstore.ParseCanonical(bytes.Clone(sc.Bytes()), pos) // the scanner reuses its buffer
+func exportEvents(path string) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		f, err := os.Open(path)
 		if err != nil {
-			return fmt.Errorf("%s line %d: %w", path, pos, err)
+			yield(eventstore.Event{}, err)
+			return
 		}
-		if err := yield(ev); err != nil {
-			return err
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		// One line is one event: up to MaxEventBytes of body and metadata,
+		// plus the envelope.
+		sc.Buffer(make([]byte, 0, 1<<20), eventstore.MaxEventBytes+64<<10)
+		pos := eventstore.Position(0)
+		for sc.Scan() {
+			pos++
+			ev, err := eventstore.ParseCanonical(bytes.Clone(sc.Bytes()), pos) // the scanner reuses its buffer
+			if err != nil {
+				yield(eventstore.Event{}, fmt.Errorf("%s line %d: %w", path, pos, err))
+				return
+			}
+			if !yield(ev, nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			yield(eventstore.Event{}, fmt.Errorf("%s line %d: %w", path, pos+1, err))
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s line %d: %w", path, pos+1, err)
-	}
-	return nil
 }

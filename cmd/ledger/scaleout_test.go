@@ -21,6 +21,7 @@ import (
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/integrity"
 	"github.com/malmo/participation-ledger/ledger"
+	"github.com/malmo/participation-ledger/projections"
 )
 
 // scaleNode is one `ledger serve` of a scale-out: a node over its own data
@@ -98,15 +99,11 @@ func (s *scaleNode) get(t *testing.T, path, token string) string {
 func (s *scaleNode) readModels(t *testing.T) (eventstore.Position, map[string]string) {
 	t.Helper()
 	out := map[string]string{}
-	var at eventstore.Position
-	s.runner.Read(func(pos eventstore.Position) {
-		at = pos
-		for i, m := range s.models.list() {
-			b, err := json.Marshal(m)
-			require.NoError(t, err)
-			out[fmt.Sprintf("%d-%T", i, m)] = string(b)
-		}
-	})
+	at, states, err := s.runner.States()
+	require.NoError(t, err)
+	for name, b := range states {
+		out[name] = string(b)
+	}
 	return at, out
 }
 
@@ -235,7 +232,7 @@ func TestScaleOut(t *testing.T) {
 	require.Equal(t, head, posA)
 	require.Equal(t, head, posB)
 	require.Equal(t, modelsA, modelsB, "identical read models")
-	require.Contains(t, modelsA[fmt.Sprintf("0-%T", a.models.Processes)], "KS-2024-622")
+	require.Contains(t, modelsA[projections.NameProcesses], "KS-2024-622")
 
 	rootA, err := a.integrity.Root(int64(head))
 	require.NoError(t, err)
