@@ -165,7 +165,7 @@ func TestTransparencyShowsNoRetiredCategory(t *testing.T) {
 		require.NoError(t, err)
 	}
 	tr := NewTransparency()
-	fold(t, l.s, tr)
+	foldAll(t, l.s, tr)
 	want := map[string]int{"other_violation_tc": 1, "unsafe_and_prohibited_products": 1, "needs_review": 1, "violence": 1}
 	assert.Equal(t, want, tr.Report(ReportQuery{}).ByCategory)
 

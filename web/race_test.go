@@ -33,7 +33,7 @@ func TestDashboardRendersWhileWritesHappen(t *testing.T) {
 	wg.Go(func() {
 		for i := range writes {
 			_, err := n.svc.FlagContent(n.ctx, resident, domain.ItemSubmission, s.hidden, rq(fmt.Sprintf("race-flag-%d", i),
-				domain.FlagContent{ContentVersion: 1, Source: domain.FlagByParticipant, Category: domain.CategoryScope}))
+				domain.FlagContent{ContentVersion: 1, Source: domain.FlagByParticipant, Category: domain.CategoryOtherViolationTC}))
 			assert.NoError(t, err)
 		}
 	})
