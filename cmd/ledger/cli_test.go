@@ -121,8 +121,8 @@ func TestBadValuesNameWhatIsValid(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"replay", "--data", data, "--model", "foo"}, `--model "foo": want one of overview, submissions, trail, queue, transparency, participation, actors`},
-		{[]string{"replay", "--data", data}, `--model "": want one of overview,`},
+		{[]string{"replay", "--data", data, "--model", "foo"}, `--model "foo": want one of processes, submissions, trails, queue, transparency, participation, actors, dialogue`},
+		{[]string{"replay", "--data", data}, `--model "": want one of processes,`},
 		{[]string{"export", "--data", data, "--kind", "everything", "--out", t.TempDir()}, `--kind "everything": want audit or research`},
 		{[]string{"nope"}, `unknown command "nope"; the commands are bench, demo, export,`},
 		{[]string{"token", "mint"}, `unknown subcommand "mint"; want create`},
