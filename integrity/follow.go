@@ -184,6 +184,10 @@ func (l *Log) SignCheckpoint() (SignedCheckpoint, error) {
 		l.mu.Unlock()
 		return SignedCheckpoint{}, ErrClosed
 	}
+	if l.notOfRecord != nil {
+		l.mu.Unlock()
+		return l.Checkpoint(), l.notOfRecord
+	}
 	if l.failed != nil || l.anchor != nil {
 		// Never sign a tree that has not been shown to extend the trees
 		// signed before.

@@ -119,6 +119,9 @@ type Log struct {
 	anchor *Checkpoint // a signed tree the rebuilt hashes must reproduce
 	failed error       // set when the store contradicts a signed checkpoint
 	closed bool
+	// notOfRecord, when set, keeps a copied data directory from signing
+	// (see Identity).
+	notOfRecord error
 
 	signMu sync.Mutex // one checkpoint signing at a time
 
@@ -167,6 +170,10 @@ func (l *Log) open() error {
 		return err
 	}
 	l.key = key
+	l.notOfRecord = CheckIdentity(filepath.Dir(l.paths.dir))
+	if l.notOfRecord != nil && !errors.Is(l.notOfRecord, ErrNotOfRecord) {
+		return l.notOfRecord
+	}
 	if l.hf, err = openHashFile(l.paths.hashes); err != nil {
 		return err
 	}
@@ -180,8 +187,14 @@ func (l *Log) open() error {
 		if err := l.hf.truncate(0); err != nil {
 			return err
 		}
-		_, err := l.SignCheckpoint()
+		if l.notOfRecord != nil {
+			return nil
+		}
+		c, err := l.SignCheckpoint()
 		l.lastSigned = time.Time{} // the first real checkpoint need not wait
+		if err == nil {
+			err = l.bindIfNew(c.Checkpoint)
+		}
 		return err
 	case err != nil:
 		return fmt.Errorf("integrity: read checkpoint: %w", err)
@@ -195,6 +208,13 @@ func (l *Log) open() error {
 		l.lastSigned = st.ModTime()
 	}
 	l.metrics.checkpointSize.Set(float64(c.Size))
+	if l.notOfRecord == nil {
+		// A directory that signed before identities existed is bound at
+		// its first open: from then on its copies do not sign.
+		if err := l.bindIfNew(c); err != nil {
+			return err
+		}
+	}
 
 	ok := false
 	if l.hf.n >= c.Size {
@@ -390,12 +410,22 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.closed = true
-	// A log that is closed, failed or still rebuilding has nothing new it
-	// may sign; that is not a failure to close.
-	if errors.Is(serr, ErrClosed) || errors.Is(serr, ErrNotCovered) || l.failed != nil {
+	// A log that is closed, failed, still rebuilding or a copy has nothing
+	// new it may sign; that is not a failure to close.
+	if errors.Is(serr, ErrClosed) || errors.Is(serr, ErrNotCovered) || errors.Is(serr, ErrNotOfRecord) || l.failed != nil {
 		serr = nil
 	}
 	return errors.Join(serr, l.hf.close(), l.lock.Close())
+}
+
+// bindIfNew binds a directory that has no identity yet to its signing
+// history (see Identity).
+func (l *Log) bindIfNew(latest Checkpoint) error {
+	if _, ok, err := ReadIdentity(filepath.Dir(l.paths.dir)); err != nil || ok {
+		return err
+	}
+	_, err := bind(l.paths, "created", latest, l.cfg.now())
+	return err
 }
 
 // lockFile takes an exclusive advisory lock so that two processes never

@@ -92,6 +92,9 @@ func (l *Log) Promise(ev eventstore.Event) (Receipt, error) {
 		// The store contradicts a signed tree: promise nothing.
 		return Receipt{}, failed
 	}
+	if l.notOfRecord != nil {
+		return Receipt{}, l.notOfRecord // a copy promises nothing either
+	}
 	canon := eventstore.Canonical(ev)
 	p := Promise{Origin: l.cfg.origin, LeafIndex: int64(ev.Position) - 1, LeafHash: tlog.RecordHash(canon),
 		EventID: ev.ID, RecordedAt: ev.RecordedAt}
