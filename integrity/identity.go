@@ -21,7 +21,7 @@ var ErrNotOfRecord = errors.New("integrity: this data directory is not the ledge
 
 // Identity binds a data directory to its signing history. It is kept in
 // DIR/integrity/identity and names the ledger and the very directory
-// (file system device and inode of DIR/integrity) that signs for it. A
+// (inode and creation time of DIR/integrity) that signs for it. A
 // copy carries the file but lives in another directory, so it does not
 // match: copying a directory (cp, rsync, tar, a restore) cannot by accident
 // give a second signer of the same log. A move within a file system keeps
@@ -31,9 +31,14 @@ type Identity struct {
 	// LedgerID names the ledger; copies keep it, so messages can say
 	// whose copy a directory is.
 	LedgerID string `json:"ledger_id"`
-	// Device and Inode identify DIR/integrity when it was bound.
-	Device uint64 `json:"device"`
+	// Inode and Birth (creation time, Unix nanoseconds; 0 where the file
+	// system does not keep it) identify DIR/integrity when it was bound.
+	// Both survive a reboot, a remount and a move within the file system;
+	// a copy gets its own. Device is recorded for the operator only: it
+	// changes when a network or FUSE file system is mounted again.
 	Inode  uint64 `json:"inode"`
+	Birth  int64  `json:"birth,omitempty"`
+	Device uint64 `json:"device"`
 	// Path is where the directory was when it was bound (for messages).
 	Path    string `json:"path"`
 	BoundAt string `json:"bound_at"`
@@ -49,17 +54,17 @@ type Identity struct {
 
 func identityPath(p paths) string { return filepath.Join(p.dir, "identity") }
 
-// dirID returns the device and inode of dir.
-func dirID(dir string) (dev, ino uint64, err error) {
+// dirID returns the device, inode and birth time of dir.
+func dirID(dir string) (dev, ino uint64, birth int64, err error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return 0, 0, fmt.Errorf("integrity: %w", err)
+		return 0, 0, 0, fmt.Errorf("integrity: %w", err)
 	}
 	sys, ok := st.Sys().(*syscall.Stat_t)
 	if !ok {
-		return 0, 0, fmt.Errorf("integrity: cannot identify %s on this system", dir)
+		return 0, 0, 0, fmt.Errorf("integrity: cannot identify %s on this system", dir)
 	}
-	return uint64(sys.Dev), sys.Ino, nil // Dev is int32 on some platforms
+	return uint64(sys.Dev), sys.Ino, birthTime(dir), nil // Dev is int32 on some platforms
 }
 
 // ReadIdentity reads DIR's identity. ok is false when it has none yet (a
@@ -88,11 +93,11 @@ func CheckIdentity(dataDir string) error {
 	if err != nil || !ok {
 		return err
 	}
-	dev, ino, err := dirID(pathsIn(dataDir).dir)
+	_, ino, birth, err := dirID(pathsIn(dataDir).dir)
 	if err != nil {
 		return err
 	}
-	if dev == id.Device && ino == id.Inode {
+	if ino == id.Inode && (birth == id.Birth || birth == 0 || id.Birth == 0) {
 		return nil
 	}
 	return fmt.Errorf("%w: %s is a copy of ledger %s, whose directory of record was %s (bound %s); "+
@@ -103,12 +108,12 @@ func CheckIdentity(dataDir string) error {
 // bind writes DIR's identity for this directory, keeping the ledger id of
 // a previous identity (a copy that is adopted stays the same ledger).
 func bind(p paths, how string, latest Checkpoint, now time.Time) (Identity, error) {
-	dev, ino, err := dirID(p.dir)
+	dev, ino, birth, err := dirID(p.dir)
 	if err != nil {
 		return Identity{}, err
 	}
 	abs, _ := filepath.Abs(filepath.Dir(p.dir))
-	id := Identity{Device: dev, Inode: ino, Path: abs, BoundAt: now.UTC().Format(time.RFC3339), How: how, CheckpointSize: latest.Size}
+	id := Identity{Device: dev, Inode: ino, Birth: birth, Path: abs, BoundAt: now.UTC().Format(time.RFC3339), How: how, CheckpointSize: latest.Size}
 	if latest.Size > 0 {
 		id.CheckpointRoot = latest.Root.String()
 	}

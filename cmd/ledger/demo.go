@@ -13,6 +13,7 @@ import (
 
 	"github.com/malmo/participation-ledger/demo"
 	"github.com/malmo/participation-ledger/domain"
+	"github.com/malmo/participation-ledger/integrity"
 	"github.com/malmo/participation-ledger/ledger"
 )
 
@@ -42,6 +43,9 @@ func cmdDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		return fmt.Errorf("--size %q: want small or normal: %w", *size, errUsage)
 	}
 
+	if err := integrity.CheckIdentity(*data); err != nil {
+		return err // appending to a copy starts a fork
+	}
 	store, err := openStore(ctx, *data, *storeURL, user, pass, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err

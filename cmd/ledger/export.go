@@ -20,6 +20,7 @@ const exportUsage = `usage:
   ledger export --kind audit    --out DIR [--to POS|TIME] [--data DIR]
   ledger export --kind research --out DIR --recipient NAME [--from POS|TIME] [--to POS|TIME] [--process ID] [--data DIR]
   ledger export --resume --out DIR [the same flags as the interrupted run]
+  ledger export --url URL --token TOKEN --kind audit|research --out DIR [--from …] [--to …] [--process ID] [--key VERIFIER]
 
 An auditor export is the log exactly as stored (events.ndjson, one event's
 canonical bytes per line, from position 1), the signed checkpoint it ends at,
@@ -30,8 +31,17 @@ Bounds are positions (1-based, inclusive) or RFC 3339 recorded-at times.
 The export is recorded in the log as ExportIssued. An interrupted export
 (Ctrl-C, crash) keeps export.state in DIR: run the same command with --resume
 to continue from the last position it recorded. Needs the ledger stopped
-(the embedded store is exclusive); a running server exports through
-POST /v1/exports.
+(the embedded store is exclusive).
+
+On a running ledger use --url: the ledger of record writes the export and
+records it (POST /v1/exports; a research export is made for the token's
+researcher), and this command downloads every file, checks it against the
+manifest and verifies the checkpoint (an auditor export leaf by leaf).
+
+A copy of a data directory (copied, restored from a backup) is not the ledger
+of record: exporting from it signs nothing and records nothing; the export
+ends at the copy's latest signed checkpoint. 'ledger adopt' makes a copy the
+ledger of record once the original no longer signs.
 `
 
 // cmdExport writes an auditor or research export of a data directory.
@@ -51,6 +61,9 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	textLicence := fs.String("text-licence", "CC-BY-4.0", "licence stated for free texts of public records (research)")
 	resume := fs.Bool("resume", false, "continue an interrupted export in --out")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	remote := fs.String("url", "", "export from the running ledger at this base URL instead of a data directory (LEDGER_URL)")
+	token := fs.String("token", "", "bearer token for --url: an auditor's (audit) or a researcher's (research) (LEDGER_TOKEN)")
+	key := fs.String("key", "", "with --url: verifier key (or a file holding it) to check the export against (default: the server's)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -60,6 +73,18 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	}
 	if *kind != string(export.Audit) && *kind != string(export.Research) {
 		return usagef("--kind %q: want %s or %s", *kind, export.Audit, export.Research)
+	}
+	if *remote != "" {
+		if *resume || *recipient != "" {
+			return errors.New("--url: the running ledger exports for the token's holder (no --recipient) and a retried run starts a new export (no --resume)")
+		}
+		k, err := verifierKeyArg(*key)
+		if err != nil {
+			return err
+		}
+		x := &remoteExport{base: *remote, token: *token, kind: *kind, from: *from, to: *to, process: *process, out: *out, key: k,
+			client: exportClient(), stdout: stdout, stderr: stderr}
+		return x.run(ctx)
 	}
 	fromB, err := export.ParseBound(*from)
 	if err != nil {
@@ -88,6 +113,10 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err := ilog.CatchUp(ctx, store); err != nil {
 		return err
 	}
+	copied := ilog.OfRecord()
+	if copied != nil {
+		fmt.Fprintf(stderr, "ledger export: %v\nexporting without signing or recording anything, up to the copy's latest signed checkpoint\n", copied)
+	}
 	secretKey, err := secret(filepath.Join(*data, "pseudonym.key"))
 	if err != nil {
 		return err
@@ -111,6 +140,13 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	m := res.Manifest
+	if copied != nil {
+		fmt.Fprintf(stdout, "export (not recorded: this directory is a copy): %s export of positions %d..%d, %d events, %d files in %s\n",
+			m.Kind, m.FirstPosition, m.LastPosition, m.EventCount, len(m.Files), *out)
+		fmt.Fprintf(stdout, "checkpoint: size %d root %s\nmanifest sha256: %s\n", m.Checkpoint.Size, m.Checkpoint.Root, res.ManifestHash)
+		return nil
+	}
 
 	svc := ledger.New(store, keys, ledger.WithLogger(log))
 	id := uuid.NewString()
@@ -124,7 +160,6 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err := ilog.CatchUp(ctx, store); err != nil {
 		return err
 	}
-	m := res.Manifest
 	fmt.Fprintf(stdout, "export %s: %s export of positions %d..%d, %d events, %d files in %s\n",
 		id, m.Kind, m.FirstPosition, m.LastPosition, m.EventCount, len(m.Files), *out)
 	fmt.Fprintf(stdout, "checkpoint: size %d root %s\nmanifest sha256: %s\nrecorded as ExportIssued at position %d\n",

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/malmo/participation-ledger/integrity"
 	"github.com/malmo/participation-ledger/ledger"
 	"github.com/malmo/participation-ledger/polis"
 )
@@ -49,6 +50,9 @@ func cmdImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return err // names the file and line; nothing has been appended
 	}
 	log := slog.New(slog.DiscardHandler)
+	if err := integrity.CheckIdentity(*data); err != nil {
+		return err // appending to a copy starts a fork
+	}
 	store, err := openStore(ctx, *data, *storeURL, user, pass, log)
 	if err != nil {
 		return err

@@ -64,6 +64,7 @@ func commands() map[string]command {
 		"migrate": {"copy a ledger between the embedded store and KurrentDB", cmdMigrate},
 		"replay":  {"rebuild a read model offline as of a position or time", cmdReplay},
 		"import":  {"import a Polis conversation export as a dialogue process", cmdImport},
+		"adopt":   {"declare a copied data directory the ledger of record", cmdAdopt},
 	}
 }
 

@@ -136,6 +136,9 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if n.integrity, err = integrity.Open(cfg.dataDir, iopts...); err != nil {
 		return nil, err
 	}
+	if err := n.integrity.OfRecord(); err != nil {
+		return nil, err // a copy never serves: it would sign a fork
+	}
 	pseudonymKey, err := secret(filepath.Join(cfg.dataDir, "pseudonym.key"))
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore/embedded"
+	"github.com/malmo/participation-ledger/integrity"
 	"github.com/malmo/participation-ledger/ledger"
 	"github.com/malmo/participation-ledger/privacy"
 )
@@ -43,6 +44,9 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	}
 	if domain.Role(*role) == domain.RoleParticipant && *participantID == "" {
 		return errors.New("a participant token needs --participant")
+	}
+	if err := integrity.CheckIdentity(*data); err != nil {
+		return err // appending to a copy starts a fork
 	}
 	store, err := embedded.Open(filepath.Join(*data, "store"))
 	if err != nil {

@@ -240,9 +240,11 @@ var (
 )
 
 // OnAdd builds the tree of a fresh mount from the durable state (root only).
-// Inodes are numbered anew, and each durable name gets an inode of its own,
-// so that a name left durable in two directories by a rename does not become
-// a hard link.
+// Each durable name gets an inode of its own, so that a name left durable in
+// two directories by a rename does not become a hard link. Files are
+// numbered anew; a directory keeps its inode number (the first name that
+// reaches it), as on a real file system, where a directory's identity
+// survives a power cut (the ledger binds its data directory to it).
 func (n *node) OnAdd(ctx context.Context) {
 	if n.ino != rootIno {
 		return
@@ -263,8 +265,12 @@ func (n *node) OnAdd(ctx context.Context) {
 			if cd == nil {
 				continue
 			}
-			child := &node{fs: f, ino: f.nextIno, dir: cd.dir, mode: cd.mode, mtime: time.Now()}
-			f.nextIno++
+			ino := d.entries[name]
+			if !cd.dir || fresh[ino] != nil {
+				ino = f.nextIno
+				f.nextIno++
+			}
+			child := &node{fs: f, ino: ino, dir: cd.dir, mode: cd.mode, mtime: time.Now()}
 			nd := &durableInode{dir: cd.dir, mode: cd.mode}
 			stable := fs.StableAttr{Mode: syscall.S_IFREG, Ino: child.ino}
 			if cd.dir {
