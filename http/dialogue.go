@@ -102,14 +102,31 @@ func (s *Server) dialogueMatrix(w http.ResponseWriter, r *http.Request) {
 // dialogueGroups is a dialogue's opinion groups (Polis's method), their
 // representative statements and the group-informed consensus, computed
 // from the dialogue model's latest votes at the view asked for. Public:
-// participants appear only as counts and unnamed map points.
+// participants appear only as counts and unnamed map points. The votes are
+// copied while the model is read; the analysis runs after, so it never
+// holds up the runner.
 func (s *Server) dialogueGroups(w http.ResponseWriter, r *http.Request) {
+	if !s.requireRead(w, r) {
+		return
+	}
 	id := routeParam(r, "id")
-	s.dialogueRead(w, r, func(m *projections.Dialogue, pos eventstore.Position) ([]byte, error) {
-		g, ok := m.Groups(id)
-		if !ok {
-			return nil, fmt.Errorf("dialogue process %q: %w", id, errNotFound)
+	var (
+		in    projections.GroupsInput
+		found bool
+	)
+	_, pos, err := readModel(s, r, func(m *projections.Dialogue, _ eventstore.Position) ([]byte, error) {
+		in, found = m.GroupsInput(id)
+		return nil, nil
+	})
+	var body []byte
+	switch {
+	case err != nil:
+	case !found:
+		err = fmt.Errorf("dialogue process %q: %w", id, errNotFound)
+	default:
+		if body, err = envelope("groups", pos, in.Compute()); err == nil {
+			body, err = s.openSealed(body, false)
 		}
-		return envelope("groups", pos, g)
-	}, true)
+	}
+	s.serveRead(w, r, body, pos, contentJSON, err)
 }

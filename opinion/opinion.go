@@ -27,6 +27,8 @@ const (
 	maxGroups      = 5
 	maxRepresented = 5 // representative statements per group
 	z90            = 1.2816
+
+	maxPowerIterations = 1000
 )
 
 // Matrix is a participant × statement matrix of latest votes. Participants
@@ -283,7 +285,9 @@ func project(m *Matrix, pl []Placement, rows, cols []int, rng *rand.Rand) {
 
 // powerIteration returns the dominant unit eigenvector of the symmetric
 // matrix c orthogonal to prev (if given), signed so that its largest
-// entry is positive.
+// entry is positive. It stops after maxPowerIterations: when two
+// eigenvalues are nearly equal the direction converges slowly and matters
+// little (the spread is about the same along both).
 func powerIteration(c *mat.SymDense, prev *mat.VecDense, rng *rand.Rand) *mat.VecDense {
 	n, _ := c.Dims()
 	v := mat.NewVecDense(n, nil)
@@ -297,7 +301,7 @@ func powerIteration(c *mat.SymDense, prev *mat.VecDense, rng *rand.Rand) *mat.Ve
 	}
 	orthogonal(v)
 	w := mat.NewVecDense(n, nil)
-	for range 10000 {
+	for range maxPowerIterations {
 		norm := v.Norm(2)
 		if norm == 0 {
 			return v // no variance left

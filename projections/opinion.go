@@ -90,27 +90,53 @@ type MapPoint struct {
 	Group int     `json:"group"`
 }
 
-// Groups computes the opinion groups of dialogue process processID from
-// its latest votes; statements not shown publicly (hidden, say) count as
-// moderated out. It reports false when there is no such dialogue.
-func (d *Dialogue) Groups(processID string) (OpinionGroups, bool) {
+// GroupsInput is what the opinion groups of one dialogue are computed
+// from: a copy of its latest-vote matrix and statements. Taking it is
+// cheap (a reader holds the runner's read lock for it); Compute, the
+// expensive part, runs on the copy.
+type GroupsInput struct {
+	processID  string
+	matrix     *opinion.Matrix
+	statements []dialogueStatement
+}
+
+// GroupsInput copies dialogue process processID's latest votes;
+// statements not shown publicly (hidden, say) count as moderated out. It
+// reports false when there is no such dialogue.
+func (d *Dialogue) GroupsInput(processID string) (GroupsInput, bool) {
 	p := d.st.Processes[processID]
 	if p == nil {
-		return OpinionGroups{}, false
+		return GroupsInput{}, false
 	}
-	m := opinion.NewMatrix(len(p.Participants), len(p.Statements))
+	in := GroupsInput{processID: processID, matrix: opinion.NewMatrix(len(p.Participants), len(p.Statements)),
+		statements: make([]dialogueStatement, len(p.Statements))}
 	codes := map[domain.Vote]int{domain.VoteAgree: opinion.Agree, domain.VoteDisagree: opinion.Disagree, domain.VotePass: opinion.Pass}
 	for s, st := range p.Statements {
+		in.statements[s] = *st
 		if !st.Status.Public() {
-			m.ModerateOut(s)
+			in.matrix.ModerateOut(s)
 		}
 		for n, v := range p.Latest[s] {
-			m.Set(n, s, codes[v])
+			in.matrix.Set(n, s, codes[v])
 		}
 	}
-	r := opinion.Compute(m, opinion.Options{})
+	return in, true
+}
 
-	out := OpinionGroups{ProcessID: processID, InConversation: r.InConversation, Silhouette: round(r.Silhouette),
+// Groups computes the opinion groups of dialogue process processID from
+// its latest votes (GroupsInput, then Compute).
+func (d *Dialogue) Groups(processID string) (OpinionGroups, bool) {
+	in, ok := d.GroupsInput(processID)
+	if !ok {
+		return OpinionGroups{}, false
+	}
+	return in.Compute(), true
+}
+
+// Compute finds the opinion groups (package opinion: Polis's method).
+func (in GroupsInput) Compute() OpinionGroups {
+	r := opinion.Compute(in.matrix, opinion.Options{})
+	out := OpinionGroups{ProcessID: in.processID, InConversation: r.InConversation, Silhouette: round(r.Silhouette),
 		Groups: []OpinionGroup{}, Consensus: []ConsensusStatement{}, Statements: []GroupedStatement{}, Points: []MapPoint{}}
 	for _, pl := range r.Participants {
 		if pl.Votes > 0 {
@@ -132,7 +158,7 @@ func (d *Dialogue) Groups(processID string) (OpinionGroups, bool) {
 	for g, grp := range r.Groups {
 		og := OpinionGroup{Group: g, Members: grp.Members, X: round(grp.X), Y: round(grp.Y), Representative: []RepresentativeStatement{}}
 		for _, rep := range grp.Representative {
-			st := p.Statements[rep.Statement]
+			st := in.statements[rep.Statement]
 			og.Representative = append(og.Representative, RepresentativeStatement{StatementID: st.ID, SourceID: st.SourceID,
 				Direction: direction(rep.Agree), Count: rep.Count, Of: rep.Of, Probability: round(rep.P),
 				ProbabilityTest: round(rep.PTest), Repness: round(rep.Repness), RepnessTest: round(rep.RepnessTest)})
@@ -140,12 +166,12 @@ func (d *Dialogue) Groups(processID string) (OpinionGroups, bool) {
 		out.Groups = append(out.Groups, og)
 	}
 	for _, c := range r.Consensus {
-		st := p.Statements[c.Statement]
+		st := in.statements[c.Statement]
 		out.Consensus = append(out.Consensus, ConsensusStatement{StatementID: st.ID, SourceID: st.SourceID,
 			Direction: direction(c.Agree), Score: round(c.Score)})
 	}
 	for s, ss := range r.Statements {
-		st := p.Statements[s]
+		st := in.statements[s]
 		if ss.Groups == nil || !st.Status.Public() {
 			continue
 		}
@@ -156,7 +182,7 @@ func (d *Dialogue) Groups(processID string) (OpinionGroups, bool) {
 		}
 		out.Statements = append(out.Statements, gs)
 	}
-	return out, true
+	return out
 }
 
 // round keeps four decimals: enough for a map and the statistics, and the

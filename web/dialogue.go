@@ -67,14 +67,14 @@ func (h *Handler) dialogue(w http.ResponseWriter, r *http.Request) {
 	var (
 		o      projections.Overview
 		found  bool
-		groups projections.OpinionGroups
+		input  projections.GroupsInput
 		counts projections.DialogueSummary
 	)
 	err = h.read(r.Context(), v, func(m *projections.View) {
 		v.Pos = m.Position()
 		if o, found = projections.Get[*projections.Processes](m).Process(id); found {
 			d := projections.Get[*projections.Dialogue](m)
-			groups, found = d.Groups(id)
+			input, found = d.GroupsInput(id)
 			counts, _ = d.Counts(id, true)
 		}
 	})
@@ -86,6 +86,7 @@ func (h *Handler) dialogue(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
+	groups := input.Compute() // outside the runner's read lock
 	bodies := map[string]*domain.Personal{}
 	for _, s := range counts.Statements {
 		bodies[s.StatementID] = s.Body
