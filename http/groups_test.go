@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,9 +53,15 @@ func TestOpinionGroupsOverHTTP(t *testing.T) {
 	e.waitForReads(itoa(int64(head)))
 
 	path := "/v1/processes/" + res.ProcessID + "/dialogue/groups"
-	r := e.must(200, e.do("GET", path, "", ""))
-	var a groupsAnswer
-	require.NoError(t, json.Unmarshal(r.body, &a))
+	var (
+		r reply
+		a groupsAnswer
+	)
+	require.Eventually(t, func() bool { // the runner may still be folding the import
+		r = e.must(200, e.do("GET", path, "", ""))
+		require.NoError(t, json.Unmarshal(r.body, &a))
+		return a.Position == uint64(head)
+	}, 30*time.Second, 50*time.Millisecond)
 	g := a.Groups
 	assert.Equal(t, 339, g.Voters)
 	assert.Equal(t, 138, g.InConversation, "Polis grouped 138")
