@@ -23,7 +23,7 @@ func principalOf(ctx context.Context) (ledger.Principal, bool) {
 // rate limit per token, or per client address without one.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := clientKey(r)
+		key := s.clientKey(r)
 		if h := r.Header.Get("Authorization"); h != "" {
 			tok, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {

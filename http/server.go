@@ -7,8 +7,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +58,10 @@ type Config struct {
 	// Build describes the binary: /healthz shows it and the registry gets
 	// ledger_build_info.
 	Build BuildInfo
+	// TrustedProxies are the reverse proxies whose Forwarded (or
+	// X-Forwarded-For) header names the client, for per-client rate
+	// limiting of anonymous calls.
+	TrustedProxies []netip.Prefix
 	// MetricsElsewhere leaves /metrics out of the API (and its document):
 	// the caller serves MetricsHandler on an internal address.
 	MetricsElsewhere bool
@@ -292,15 +296,6 @@ type requestIDKey struct{}
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
-}
-
-// clientKey identifies an anonymous caller for rate limiting.
-func clientKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return "addr:" + r.RemoteAddr
-	}
-	return "addr:" + host
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -264,4 +265,13 @@ func TestVerifyNeverServed(t *testing.T) {
 	_, _, err = runLedger(t, "verify", "--data", t.TempDir())
 	assert.Equal(t, 1, exitCode(err))
 	assert.Contains(t, errorLine(err), "holds no ledger")
+}
+
+func TestTrustedProxiesFlag(t *testing.T) {
+	got, err := parsePrefixes("127.0.0.1, ::1,10.1.2.3/8")
+	require.NoError(t, err)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("10.0.0.0/8")}, got)
+	_, _, err = runEnv(t, map[string]string{"LEDGER_SERVE_TRUSTED_PROXIES": "proxy.example"}, "serve", "--data", t.TempDir())
+	assert.Equal(t, 2, exitCode(err))
+	assert.Equal(t, `--trusted-proxies: "proxy.example" is neither an address nor a CIDR prefix (e.g. 10.0.0.0/8)`, errorLine(err))
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,7 @@ type nodeConfig struct {
 	// metricsElsewhere leaves /metrics out of the API: serve puts it on
 	// --metrics-addr.
 	metricsElsewhere bool
+	trustedProxies   []netip.Prefix // reverse proxies whose Forwarded header names the client
 }
 
 // storeFlags registers --store (LEDGER_STORE) and reads the KurrentDB
@@ -167,6 +169,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		RateLimit:        cfg.rateLimit,
 		Build:            ledgerhttp.BuildInfo(currentBuild()),
 		MetricsElsewhere: cfg.metricsElsewhere,
+		TrustedProxies:   cfg.trustedProxies,
 		Ready:            n.ready,
 		Receipt:          n.receipt,
 		Exports: export.NewService(export.Source{Store: n.store, Log: n.integrity, Keys: n.keys, Secret: pseudonymKey,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	data := dataFlag(fs, getenv)
 	logger := logFlags(fs)
 	rate := fs.Float64("rate", 20, "requests per second per token (burst 2×); 0 disables rate limiting")
+	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose Forwarded / X-Forwarded-For header names the client, e.g. 127.0.0.1,::1")
 	storeURL, user, pass := storeFlags(fs, getenv)
 	iopts := integrityFlags(fs, getenv)
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -35,13 +37,17 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if *rate < 0 {
 		return usagef("--rate %v: want 0 (no limit) or more", *rate)
 	}
+	trusted, err := parsePrefixes(*proxies)
+	if err != nil {
+		return err
+	}
 	log, err := logger(stderr)
 	if err != nil {
 		return err
 	}
 	n, err := openNode(ctx, nodeConfig{
 		dataDir: *data, storeURL: *storeURL, kurrentUser: user, kurrentPass: pass,
-		integrityOpt: iopts(), logger: log, metricsElsewhere: *metricsAddr != "",
+		integrityOpt: iopts(), logger: log, metricsElsewhere: *metricsAddr != "", trustedProxies: trusted,
 		rateLimit: ledgerhttp.RateLimit{PerSecond: *rate, Burst: int(2 * *rate)},
 	})
 	if err != nil {
@@ -170,4 +176,23 @@ func endOnShutdown(live context.Context, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// parsePrefixes reads --trusted-proxies: addresses (one host each) or CIDR
+// prefixes, comma-separated.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(f); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		} else {
+			return nil, usagef("--trusted-proxies: %q is neither an address nor a CIDR prefix (e.g. 10.0.0.0/8)", f)
+		}
+	}
+	return out, nil
 }
