@@ -82,6 +82,10 @@ func openStore(ctx context.Context, dataDir, url, user, pass string, log *slog.L
 		return nil, fmt.Errorf("--store %q: want an esdb:// connection string, or nothing for the embedded store", url)
 	}
 	opts := []kurrent.Option{kurrent.WithLogger(log)}
+	if dataDir != "" {
+		// The Position index on disk: a restart reads only what is new.
+		opts = append(opts, kurrent.WithIndexFile(filepath.Join(dataDir, "kurrent", "positions")))
+	}
 	if user != "" {
 		opts = append(opts, kurrent.WithCredentials(user, pass))
 	}

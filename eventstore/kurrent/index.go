@@ -1,6 +1,7 @@
 package kurrent
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,13 +32,16 @@ import (
 // after seen is the next ledger event and one at or before seen has been
 // counted already. That single rule makes the feeds safe to interleave.
 type index struct {
-	ns   string // stream name prefix of this ledger's streams; "" for all
-	mu   sync.RWMutex
-	pos  []esdb.Position       // pos[n-1] is the $all position of Position n
-	ids  map[uuid.UUID]uint64  // event id -> Position, for idempotency checks
-	seen esdb.Position         // every $all record up to here has been looked at
-	any  bool                  // whether seen is meaningful (false: nothing read yet)
-	wait map[uuid.UUID]*waiter // appends waiting to learn their events' Positions
+	ns     string // stream name prefix of this ledger's streams; "" for all
+	mu     sync.RWMutex
+	pos    []esdb.Position      // pos[n-1] is the $all position of Position n
+	evs    []uuid.UUID          // evs[n-1] is the event id of Position n
+	ids    map[uuid.UUID]uint64 // event id -> Position, for idempotency checks
+	seen   esdb.Position        // every $all record up to here has been looked at
+	any    bool                 // whether seen is meaningful (false: nothing read yet)
+	last   point                // the last $all record applied (any kind), if lastOK
+	lastOK bool
+	wait   map[uuid.UUID]*waiter // appends waiting to learn their events' Positions
 	// notify is closed and replaced whenever Positions are added, so that
 	// subscribers and appenders wait for it rather than poll.
 	notify chan struct{}
@@ -93,10 +97,12 @@ func (x *index) apply(recs ...*esdb.RecordedEvent) {
 			continue // counted already
 		}
 		x.seen, x.any = r.Position, true
+		x.last, x.lastOK = point{r.Position, r.EventID}, true
 		if !x.isLedgerEvent(r) {
 			continue
 		}
 		x.pos = append(x.pos, r.Position)
+		x.evs = append(x.evs, r.EventID)
 		p := uint64(len(x.pos))
 		if _, dup := x.ids[r.EventID]; !dup {
 			x.ids[r.EventID] = p
@@ -110,6 +116,56 @@ func (x *index) apply(recs ...*esdb.RecordedEvent) {
 		close(x.notify)
 		x.notify = make(chan struct{})
 	}
+}
+
+// point is a record of $all: its position and event id.
+type point struct {
+	pos esdb.Position
+	id  uuid.UUID
+}
+
+// restore loads a persisted index (see persist.go): Positions 1..len(pos)
+// and the record it was last at. Nothing is verified here; the Store's
+// first read checks the record at seen.
+func (x *index) restore(pos []esdb.Position, evs []uuid.UUID, last point) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.pos, x.evs = pos, evs
+	clear(x.ids)
+	for i, id := range evs {
+		if _, dup := x.ids[id]; !dup {
+			x.ids[id] = uint64(i + 1)
+		}
+	}
+	x.seen, x.any = last.pos, true
+	x.last, x.lastOK = last, true
+}
+
+// reset empties the index (a persisted one did not match the database).
+func (x *index) reset() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.pos, x.evs = nil, nil
+	clear(x.ids)
+	x.seen, x.any = esdb.Position{}, false
+	x.last, x.lastOK = point{}, false
+}
+
+// resumeAt moves seen back to p, a record the index has applied, so the
+// next read starts there (and returns it first, which verifies it).
+func (x *index) resumeAt(p esdb.Position) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.seen, x.any = p, true
+}
+
+// since returns copies of the $all positions and ids of Positions after
+// n, the number of Positions, and the last record applied.
+func (x *index) since(n int) (pos []esdb.Position, evs []uuid.UUID, total int, last point, lastOK bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n = min(n, len(x.pos))
+	return slices.Clone(x.pos[n:]), slices.Clone(x.evs[n:]), len(x.pos), x.last, x.lastOK
 }
 
 // advance records a subscription checkpoint: everything up to p has been

@@ -51,9 +51,10 @@ const MaxAppendBytes = 16 << 20
 
 // Store is an eventstore.Store on KurrentDB.
 type Store struct {
-	cfg config
-	log *slog.Logger
-	idx *index
+	cfg  config
+	log  *slog.Logger
+	idx  *index
+	file *indexFile // the index on disk, if WithIndexFile
 
 	callMu   sync.RWMutex // read-held by every call into the client
 	clientMu sync.Mutex
@@ -86,6 +87,7 @@ type config struct {
 	user     string
 	password string
 	ns       string
+	index    string
 }
 
 // Option configures a Store.
@@ -121,6 +123,13 @@ func WithCredentials(user, password string) Option {
 // ledger on a shared server; a deployment may use it to run several ledgers
 // (say, staging and training) on one cluster. ns must not start with '$'.
 func WithNamespace(ns string) Option { return func(c *config) { c.ns = ns } }
+
+// WithIndexFile keeps the Position index (which $all record each ledger
+// Position is) in the file at path, in the node's data directory, so that
+// Open reads only what was appended to $all since the Store last ran (see
+// persist.go for the format and how a damaged, outdated or foreign file is
+// detected). Without it every Open reads the whole of $all.
+func WithIndexFile(path string) Option { return func(c *config) { c.index = path } }
 
 // Open connects to the KurrentDB named by connString (esdb://host:port?…,
 // esdb+discover://… or a comma-separated gossip seed list; see the README)
@@ -175,10 +184,17 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 		done:   make(chan struct{}),
 		cancel: cancel,
 	}
+	var loaded loadedIndex
+	if cfg.index != "" {
+		s.file = &indexFile{path: cfg.index, ns: cfg.ns}
+		if loaded, err = s.file.load(); err != nil {
+			log.Warn("reading the position index; rebuilding it from $all", "file", cfg.index, "err", err)
+		}
+	}
 	// The client's node discovery ignores contexts, so the first read runs
 	// aside and Open gives up when ctx does.
 	read := make(chan error, 1)
-	go func() { read <- s.catchUp(ctx) }()
+	go func() { read <- s.resume(ctx, loaded) }()
 	returned := false
 	select {
 	case err = <-read:
@@ -197,6 +213,11 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 	}
 	s.wg.Add(1)
 	go s.follow(followCtx)
+	if s.file != nil {
+		s.flushIndex()
+		s.wg.Add(1)
+		go s.flusher(followCtx)
+	}
 	return s, nil
 }
 
@@ -799,6 +820,14 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 // Close implements eventstore.Store: it stops following $all, ends running
 // subscriptions with eventstore.ErrClosed and closes the client.
 func (s *Store) Close() error {
+	if s.file != nil && s.checkOpen() == nil {
+		// Read $all to its end, so the index file ends at its last record
+		// and the next Open reads only what is appended after this.
+		ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+		waitFor(func() { _ = s.catchUp(ctx) }, closeWait)
+		cancel()
+		s.flushIndex()
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -811,6 +840,7 @@ func (s *Store) Close() error {
 	if !waitFor(s.wg.Wait, closeWait) {
 		s.log.Warn("$all follower did not stop; it is blocked in the client's node discovery")
 	}
+	s.flushIndex()
 	// Closing the client while a call is inside it can panic the client
 	// (it sends on the channel Close closes), and a call blocked in node
 	// discovery ignores its context. So close only once no call is inside;

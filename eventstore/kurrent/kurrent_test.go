@@ -68,8 +68,11 @@ func TestConformance(t *testing.T) {
 			if os.Getenv("STORETEST_CRASH_DIR") == dir {
 				require.NoError(t, os.WriteFile(marker, nil, 0o600))
 			}
+			// The Position index is kept in the case's directory, so
+			// reopening and crash recovery go through the index file.
+			file := kurrent.WithIndexFile(filepath.Join(dir, "kurrent-positions"))
 			if _, err := os.Stat(marker); err == nil {
-				return open(t, shared, namespaceFor(dir))
+				return open(t, shared, namespaceFor(dir), file)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -78,7 +81,7 @@ func TestConformance(t *testing.T) {
 				url = newFake(t).URL()
 				fakes[dir] = url
 			}
-			return open(t, url)
+			return open(t, url, file)
 		},
 		Durable: true,
 	})
@@ -94,7 +97,9 @@ func TestLive(t *testing.T) {
 		t.Skip("LEDGER_TEST_KURRENT_URL is not set; set it (e.g. esdb://localhost:2113?tls=false) to run the suite against a real KurrentDB")
 	}
 	storetest.Run(t, storetest.Harness{
-		Open:    func(t testing.TB, dir string) eventstore.Store { return open(t, url, namespaceFor(dir)) },
+		Open: func(t testing.TB, dir string) eventstore.Store {
+			return open(t, url, namespaceFor(dir), kurrent.WithIndexFile(filepath.Join(dir, "kurrent-positions")))
+		},
 		Durable: true,
 	})
 }

@@ -66,6 +66,7 @@ type Server struct {
 	subs     int // subscriptions started
 	appends  int // Append calls received
 	sent     int // events sent by reads and subscriptions
+	live     int // subscriptions running
 	stopped  bool
 	stopOnce sync.Once
 }
@@ -206,6 +207,13 @@ func (s *Server) Subscriptions() int {
 	return s.subs
 }
 
+// LiveSubscriptions returns how many subscriptions are running now.
+func (s *Server) LiveSubscriptions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live
+}
+
 // Appends returns how many Append calls the server has received.
 func (s *Server) Appends() int {
 	s.mu.Lock()
@@ -219,6 +227,24 @@ func (s *Server) EventsSent() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sent
+}
+
+// AppendDirect commits events to stream as an append with expected
+// revision Any does, without a client: a quick way to build a large log
+// for a test. The events get positions, revisions and interleaved system
+// events exactly as through Append.
+func (s *Server) AppendDirect(stream string, evs ...esdb.EventData) {
+	ps := make([]proposed, len(evs))
+	for i, e := range evs {
+		ct := "application/json"
+		if e.ContentType == esdb.ContentTypeBinary {
+			ct = "application/octet-stream"
+		}
+		ps[i] = proposed{id: e.EventID, typ: e.EventType, contentType: ct, data: e.Data, meta: e.Metadata}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.commitLocked(stream, ps)
 }
 
 // Scavenge removes the events of tombstoned streams from $all, keeping
@@ -727,6 +753,12 @@ func (ss *streamsServer) subscribeAll(o *api.ReadReq_Options, f *filter, stream 
 	ao := o.GetAll()
 	s.mu.Lock()
 	s.subs++
+	s.live++
+	defer func() {
+		s.mu.Lock()
+		s.live--
+		s.mu.Unlock()
+	}()
 	id := fmt.Sprintf("fake-sub-%d", s.subs)
 	// after is the last record looked at; positions, not indexes into the
 	// log, because a scavenge may remove records meanwhile.
@@ -815,12 +847,15 @@ func (s *Server) sendAll(stream api.Streams_ReadServer, out []*api.ReadResp) err
 
 // sendEvent sends m and counts it if it is an event.
 func (s *Server) sendEvent(stream api.Streams_ReadServer, m *api.ReadResp) error {
+	if err := stream.Send(m); err != nil {
+		return err
+	}
 	if m.GetEvent() != nil {
 		s.mu.Lock()
 		s.sent++
 		s.mu.Unlock()
 	}
-	return stream.Send(m)
+	return nil
 }
 
 func eventResp(r *record) *api.ReadResp {
