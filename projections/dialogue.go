@@ -34,10 +34,22 @@ type dialogueProcess struct {
 	Participants []string              `json:"participants"` // by number, in order of first activity
 	Days         map[string]*dayStats  `json:"days"`         // by UTC date of occurred-at
 	Imports      []*importStatus       `json:"imports"`
+	// InConversation are the participants (numbers, in the order they
+	// came in) who have been in the conversation as Polis counts it: at
+	// some vote at least min(7, statements with votes) votes. Once in,
+	// always in: the opinion groups keep them.
+	InConversation []int `json:"in_conversation,omitempty"`
 
-	index  map[string]int // statement id → index (derived)
-	number map[string]int // participant id → number (derived)
+	index     map[string]int // statement id → index (derived)
+	number    map[string]int // participant id → number (derived)
+	voted     []int          // participant number → statements voted on (derived)
+	withVotes int            // statements with a vote (derived)
+	in        map[int]bool   // InConversation as a set (derived)
 }
+
+// inConversationVotes is Polis's threshold: a participant with this many
+// votes (or a vote on every statement with votes, if fewer) is in.
+const inConversationVotes = 7
 
 type dialogueStatement struct {
 	ID       string          `json:"id"`
@@ -96,10 +108,36 @@ func (p *dialogueProcess) derive() {
 	for i, id := range p.Participants {
 		p.number[id] = i
 	}
+	p.voted, p.withVotes, p.in = make([]int, len(p.Participants)), 0, map[int]bool{}
 	for i := range p.Latest {
 		if p.Latest[i] == nil {
 			p.Latest[i] = map[int]domain.Vote{}
 		}
+		if len(p.Latest[i]) > 0 {
+			p.withVotes++
+		}
+		for n := range p.Latest[i] {
+			p.voted[n]++
+		}
+	}
+	for _, n := range p.InConversation {
+		p.in[n] = true
+	}
+	if p.InConversation == nil {
+		// A snapshot from before the model kept who came in: who is in
+		// now is the best that can be said.
+		for n := range p.Participants {
+			p.enter(n)
+		}
+	}
+}
+
+// enter puts participant n in the conversation if their votes reach
+// Polis's threshold now.
+func (p *dialogueProcess) enter(n int) {
+	if !p.in[n] && p.voted[n] > 0 && p.voted[n] >= min(inConversationVotes, p.withVotes) {
+		p.in[n] = true
+		p.InConversation = append(p.InConversation, n)
 	}
 }
 
@@ -139,7 +177,14 @@ func (d *Dialogue) Apply(ev eventstore.Event, de domain.Event) {
 			return
 		}
 		n := p.participant(e.ParticipantID, ev)
+		if len(p.Latest[i]) == 0 {
+			p.withVotes++
+		}
+		if _, again := p.Latest[i][n]; !again {
+			p.voted[n]++
+		}
 		p.Latest[i][n] = e.Vote
+		p.enter(n)
 		p.Statements[i].Votes++
 		p.day(ev).Votes++
 	case *domain.ModerationDecided:
@@ -185,6 +230,7 @@ func (p *dialogueProcess) participant(id string, ev eventstore.Event) int {
 	n := len(p.Participants)
 	p.number[id] = n
 	p.Participants = append(p.Participants, id)
+	p.voted = append(p.voted, 0)
 	p.day(ev).NewParticipants++
 	return n
 }

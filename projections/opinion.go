@@ -120,6 +120,9 @@ func (d *Dialogue) GroupsInput(processID string) (GroupsInput, bool) {
 			in.matrix.Set(n, s, codes[v])
 		}
 	}
+	for _, n := range p.InConversation {
+		in.matrix.KeepIn(n) // once in, always in
+	}
 	return in, true
 }
 

@@ -83,3 +83,51 @@ func BenchmarkDialogueGroups60k(b *testing.B) {
 		}
 	}
 }
+
+// TestOnceInAlwaysIn: a participant who voted on every statement while
+// there were only three is in the conversation for good, though three
+// votes are too few once there are more statements; one who votes three
+// times later is not.
+func TestOnceInAlwaysIn(t *testing.T) {
+	d := NewDialogue()
+	pos := eventstore.Position(0)
+	apply := func(de domain.Event) {
+		pos++
+		d.Apply(eventstore.Event{Position: pos, Metadata: eventstore.Metadata{OccurredAt: base.Add(time.Duration(pos) * time.Second)}}, de)
+	}
+	vote := func(p, s int, v domain.Vote) {
+		apply(&domain.VoteCast{ProcessID: "d1", StatementID: fmt.Sprint("s", s), ParticipantID: fmt.Sprint("participant-", p), Vote: v})
+	}
+	apply(&domain.ProcessOpened{ProcessID: "d1", Kind: domain.KindDialogue})
+	for s := range 20 {
+		apply(&domain.StatementPosted{StatementID: fmt.Sprint("s", s), ProcessID: "d1", Author: "p0", Body: sealed(fmt.Sprint("s", s), "Påstående")})
+	}
+	for s := range 3 {
+		vote(0, s, domain.VoteAgree) // early: three statements with votes, three votes
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for p := 1; p <= 40; p++ {
+		for _, s := range r.Perm(20)[:10] {
+			vote(p, s, []domain.Vote{domain.VoteAgree, domain.VoteDisagree}[(p+s)%2])
+		}
+	}
+	for s := range 3 {
+		vote(41, s, domain.VoteAgree) // late: three votes of twenty statements
+	}
+	vote(0, 0, domain.VoteDisagree) // a change of mind adds no statement
+	g, ok := d.Groups("d1")
+	require.True(t, ok)
+	assert.Equal(t, 42, g.Voters)
+	assert.Equal(t, 41, g.InConversation, "participant 0 stays in, participant 41 never came in")
+
+	// The same after a snapshot round trip.
+	b, err := json.Marshal(d)
+	require.NoError(t, err)
+	back := NewDialogue()
+	require.NoError(t, json.Unmarshal(b, back))
+	g2, _ := back.Groups("d1")
+	assert.Equal(t, g, g2)
+	b2, err := json.Marshal(back)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(b), string(b2))
+}
