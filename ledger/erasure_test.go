@@ -67,3 +67,23 @@ func TestGrantedErasureClosesTheAccount(t *testing.T) {
 	_, err = f.svc.Authenticate(f.ctx, theirs)
 	assert.NoError(t, err)
 }
+
+// TestParticipantDisposalClosesTheAccount: a disposal decision covering a
+// participant ends their tokens and sessions too.
+func TestParticipantDisposalClosesTheAccount(t *testing.T) {
+	f := newFixture(t)
+	var ended []string
+	f.svc = ledger.New(f.store, f.keys, ledger.WithErasureHook(func(_ context.Context, id string) error {
+		ended = append(ended, id)
+		return nil
+	}))
+	who := f.register("reg-1", "a")
+	res, err := f.svc.IssueToken(f.ctx, admin, rq("t", ledger.IssueToken{Name: "t", Role: domain.RoleParticipant, Participant: who}))
+	require.NoError(t, err)
+	_, err = f.svc.Dispose(f.ctx, admin, rq("d", domain.DecideDisposal{CaseNumber: "KS-2031-77", Scope: domain.ScopeParticipant,
+		SubjectID: who, LegalBasis: "Dokumenthanteringsplan 4.3"}))
+	require.NoError(t, err)
+	_, err = f.svc.Authenticate(f.ctx, res.Token)
+	assert.ErrorIs(t, err, ledger.ErrUnauthorized)
+	assert.Equal(t, []string{who}, ended)
+}

@@ -87,9 +87,9 @@ func WithAppendObserver(f func(d time.Duration, events int, err error)) Option {
 	return func(s *Service) { s.observe = f }
 }
 
-// WithErasureHook adds f to the hooks a granted erasure runs in its own
-// request, after the participant's tokens are revoked and before their
-// keys are shredded: the place to end the participant's web sessions (the
+// WithErasureHook adds f to the hooks a granted erasure (or a disposal
+// decision covering a participant) runs in its own request, after the
+// participant's tokens are revoked and before their keys are shredded: the place to end the participant's web sessions (the
 // auth package's session store). f must be idempotent — a retried request
 // runs it again — and an error fails the request, which the caller retries.
 // Sessions kept in another process can instead follow the log: a granted

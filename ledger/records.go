@@ -52,7 +52,16 @@ func (s *Service) DecideErasure(ctx context.Context, actor domain.Actor, id stri
 	if err != nil || c.Outcome != domain.ErasureGranted {
 		return res, err
 	}
-	revoked, err := s.revokeParticipantTokens(ctx, m, id, "erasure granted (request "+c.RequestID+")")
+	if res, err = s.closeAccount(ctx, m, res, id, "erasure granted (request "+c.RequestID+")"); err != nil {
+		return res, err
+	}
+	return s.shred(ctx, m, res, c.RequestID, domain.ScopeParticipant, id)
+}
+
+// closeAccount revokes every token of participant id and runs the erasure
+// hooks (web sessions end), adding the revocations to res.
+func (s *Service) closeAccount(ctx context.Context, m meta, res Result, id, reason string) (Result, error) {
+	revoked, err := s.revokeParticipantTokens(ctx, m, id, reason)
 	if err != nil {
 		return res, err
 	}
@@ -62,7 +71,7 @@ func (s *Service) DecideErasure(ctx context.Context, actor domain.Actor, id stri
 			return res, fmt.Errorf("ledger: ending the participant's sessions: %w", err)
 		}
 	}
-	return s.shred(ctx, m, res, c.RequestID, domain.ScopeParticipant, id)
+	return res, nil
 }
 
 // revokeParticipantTokens revokes every live token bound to participant id
@@ -107,6 +116,12 @@ func (s *Service) Dispose(ctx context.Context, actor domain.Actor, r Request[dom
 	})
 	if err != nil {
 		return res, err
+	}
+	if c.Scope == domain.ScopeParticipant {
+		// A disposed participant's account closes as an erased one's does.
+		if res, err = s.closeAccount(ctx, m, res, c.SubjectID, "disposal decided ("+c.CaseNumber+")"); err != nil {
+			return res, err
+		}
 	}
 	return s.shred(ctx, m, res, c.DisposalID, c.Scope, c.SubjectID)
 }
