@@ -77,10 +77,17 @@ func TestDialogueOverHTTP(t *testing.T) {
 
 	// The matrix is for researchers, with participants as numbers only.
 	assert.Equal(t, 401, e.do("GET", "/v1/processes/"+proc+"/dialogue/matrix", "", "").status)
+	// Research use follows consent: neither participant gave it yet, so
+	// no row and no statement of theirs, only the counts.
 	m := e.must(200, e.do("GET", "/v1/processes/"+proc+"/dialogue/matrix", "researcher", ""))
+	assert.Contains(t, string(m.body), `"rows":[]`)
+	assert.Contains(t, string(m.body), `"left_out":{"participants":{"no_research_consent":2},"statements":{"no_research_consent":1}}`)
+	consent := e.must(201, e.do("POST", "/v1/participants/"+e.other+"/consent", "other", `{"publish_name":false,"research_use":true}`))
+	m = e.must(200, e.do("GET", "/v1/processes/"+proc+"/dialogue/matrix", "researcher", "", "X-Ledger-Min-Position", consent.position(t)))
 	assert.NotContains(t, string(m.body), e.own)
 	assert.NotContains(t, string(m.body), e.other)
-	assert.Contains(t, string(m.body), `"rows":[{"participant":`)
+	assert.NotContains(t, string(m.body), st, "the statement of a participant without consent")
+	assert.Contains(t, string(m.body), `"statements":["`+seed+`"],"rows":[{"participant":`)
 	tl := e.must(200, e.do("GET", "/v1/processes/"+proc+"/dialogue/timeline", "", ""))
 	assert.Contains(t, string(tl.body), `"votes":4`)
 	assert.Equal(t, 404, e.do("GET", "/v1/processes/nope/statements", "", "").status)

@@ -128,7 +128,7 @@ func (s *Server) table() []route {
 		{"GET", "/v1/processes/{id}/statements", nil, s.dialogueStatements, nil, "A dialogue's statements with agree/disagree/pass counts from latest votes (as_of)", query(asOf)},
 		{"GET", "/v1/processes/{id}/dialogue/timeline", nil, s.dialogueTimeline, nil, "A dialogue's participation per day of occurred-at (as_of)", query(asOf)},
 		{"GET", "/v1/processes/{id}/dialogue/groups", nil, s.dialogueGroups, nil, "A dialogue's opinion groups (Polis's method), representative statements and group-informed consensus; participants only as counts and unnamed map points (as_of)", query(asOf)},
-		{"GET", "/v1/processes/{id}/dialogue/matrix", roles(researcher, auditor, admin), s.dialogueMatrix, nil, "Participant × statement latest-vote matrix, participants as numbers (as_of)", query(asOf)},
+		{"GET", "/v1/processes/{id}/dialogue/matrix", roles(researcher, auditor, admin), s.dialogueMatrix, nil, "Participant × statement latest-vote matrix, participants as numbers; those without research consent left out and counted (as_of)", query(asOf)},
 		{"GET", "/v1/stats/participation", nil, s.participationStats, nil, "Participation statistics of process=, small cells suppressed (as_of)", query(asOf, required(str("process", "The process")))},
 		{"GET", "/v1/actors/{id}/trail", roles(moderator, official, auditor, admin), s.actorTrail, nil, "What an actor did (moderators and officials: their own); after=, limit= (as_of)", query(asOf, integer("after", "Only entries after this position"), integer("limit", "At most this many entries (default 1000, at most 10000)"))},
 

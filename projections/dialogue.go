@@ -25,6 +25,10 @@ type Dialogue struct {
 type dialogueState struct {
 	Processes map[string]*dialogueProcess `json:"processes"`
 	Owner     map[string]string           `json:"owner"` // statement id → process id
+	// LeftOut is why a participant's votes and statements are left out
+	// of research use (the matrix), as research exports do: no research
+	// consent, erasure granted, or disposed. Absent: included.
+	LeftOut map[string]string `json:"left_out,omitempty"`
 }
 
 type dialogueProcess struct {
@@ -59,6 +63,7 @@ type dialogueStatement struct {
 	PostedAt time.Time       `json:"posted_at"`
 	Votes    int             `json:"votes"` // votes cast, changes included
 	Body     domain.Personal `json:"body"`  // sealed, as in the log
+	Author   string          `json:"author,omitempty"`
 }
 
 type dayStats struct {
@@ -82,7 +87,7 @@ func (*Dialogue) Name() string { return NameDialogue }
 
 // Reset implements Model.
 func (d *Dialogue) Reset() {
-	d.st = dialogueState{Processes: map[string]*dialogueProcess{}, Owner: map[string]string{}}
+	d.st = dialogueState{Processes: map[string]*dialogueProcess{}, Owner: map[string]string{}, LeftOut: map[string]string{}}
 }
 
 // MarshalJSON implements Model.
@@ -93,6 +98,9 @@ func (d *Dialogue) UnmarshalJSON(b []byte) error {
 	d.Reset()
 	if err := json.Unmarshal(b, &d.st); err != nil {
 		return err
+	}
+	if d.st.LeftOut == nil {
+		d.st.LeftOut = map[string]string{}
 	}
 	for _, p := range d.st.Processes {
 		p.derive()
@@ -162,7 +170,7 @@ func (d *Dialogue) Apply(ev eventstore.Event, de domain.Event) {
 		}
 		p.index[e.StatementID] = len(p.Statements)
 		p.Statements = append(p.Statements, &dialogueStatement{ID: e.StatementID, SourceID: e.SourceID, Seed: e.Seed,
-			Status: status, PostedAt: ev.Metadata.OccurredAt, Body: e.Body})
+			Status: status, PostedAt: ev.Metadata.OccurredAt, Body: e.Body, Author: e.Author})
 		p.Latest = append(p.Latest, map[int]domain.Vote{})
 		d.st.Owner[e.StatementID] = e.ProcessID
 		p.day(ev).Statements++
@@ -194,6 +202,28 @@ func (d *Dialogue) Apply(ev eventstore.Event, de domain.Event) {
 	case *domain.AppealDecided:
 		if s := d.statement(e.ItemKind, e.ItemID); s != nil && e.Outcome == domain.AppealOverturned {
 			s.Status = domain.StatusVisible // as the domain: only restrictions are appealed
+		}
+	case *domain.ParticipantRegistered:
+		// Participants of an imported Polis conversation are open data
+		// under the source's licence (see export's consent rule).
+		if !e.ResearchUse && e.RegisteredBy != polisImporter {
+			d.st.LeftOut[e.ParticipantID] = "no_research_consent"
+		}
+	case *domain.ConsentChanged:
+		if why := d.st.LeftOut[e.ParticipantID]; why == "" || why == "no_research_consent" {
+			if e.ResearchUse {
+				delete(d.st.LeftOut, e.ParticipantID)
+			} else {
+				d.st.LeftOut[e.ParticipantID] = "no_research_consent"
+			}
+		}
+	case *domain.ErasureDecided:
+		if e.Outcome == domain.ErasureGranted {
+			d.st.LeftOut[e.ParticipantID] = "erasure_granted"
+		}
+	case *domain.DisposalDecided:
+		if e.Scope == domain.ScopeParticipant {
+			d.st.LeftOut[e.SubjectID] = "participant_disposed"
 		}
 	case *domain.ImportStarted:
 		if p := d.st.Processes[e.ProcessID]; p != nil {
@@ -343,6 +373,10 @@ func (d *Dialogue) Timeline(processID string) ([]DayActivity, bool) {
 	return out, true
 }
 
+// polisImporter is the actor that registers an imported Polis
+// conversation's participants (polis.ImporterID).
+const polisImporter = "import-polis"
+
 // VoteMatrix is the participant × statement matrix of latest votes, in
 // Polis's coding (1 agree, -1 disagree, 0 pass, null no vote). Rows are
 // participants by number only.
@@ -350,6 +384,11 @@ type VoteMatrix struct {
 	ProcessID  string   `json:"process_id"`
 	Statements []string `json:"statements"`
 	Rows       []Row    `json:"rows"`
+	// LeftOut counts what research use leaves out, as research exports
+	// do: rows of participants without research consent (or erased,
+	// disposed) and the statements they wrote ("participants" and
+	// "statements" per reason).
+	LeftOut map[string]map[string]int `json:"left_out"`
 }
 
 // Row is one participant's latest votes, aligned with the statements.
@@ -358,28 +397,41 @@ type Row struct {
 	Votes       []*int `json:"votes"`
 }
 
-// Matrix returns the latest-vote matrix of a dialogue process (for
-// researchers: participants are numbers, not ids). Participants without a
-// vote (authors only) have no row.
+// Matrix returns the latest-vote matrix of a dialogue process for
+// research use: participants are numbers, not ids; participants without
+// a vote (authors only) have no row; participants left out of research
+// use (no research consent, erased, disposed) have no row and their
+// statements no column, counted in LeftOut.
 func (d *Dialogue) Matrix(processID string) (VoteMatrix, bool) {
 	p := d.st.Processes[processID]
 	if p == nil {
 		return VoteMatrix{}, false
 	}
-	m := VoteMatrix{ProcessID: processID, Statements: make([]string, len(p.Statements)), Rows: []Row{}}
+	m := VoteMatrix{ProcessID: processID, Statements: []string{}, Rows: []Row{},
+		LeftOut: map[string]map[string]int{"participants": {}, "statements": {}}}
+	var cols []int // statement indexes kept
 	for i, s := range p.Statements {
-		m.Statements[i] = s.ID
+		if why := d.st.LeftOut[s.Author]; why != "" {
+			m.LeftOut["statements"][why]++
+			continue
+		}
+		m.Statements = append(m.Statements, s.ID)
+		cols = append(cols, i)
 	}
 	codes := map[domain.Vote]int{domain.VoteAgree: 1, domain.VoteDisagree: -1, domain.VotePass: 0}
-	for n := range p.Participants {
+	for n, id := range p.Participants {
+		if why := d.st.LeftOut[id]; why != "" {
+			m.LeftOut["participants"][why]++
+			continue
+		}
 		var row []*int
-		for i := range p.Statements {
+		for j, i := range cols {
 			if v, ok := p.Latest[i][n]; ok {
 				if row == nil {
-					row = make([]*int, len(p.Statements))
+					row = make([]*int, len(cols))
 				}
 				c := codes[v]
-				row[i] = &c
+				row[j] = &c
 			}
 		}
 		if row != nil {

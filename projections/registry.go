@@ -67,7 +67,8 @@ func Kinds() []Kind {
 		{Name: NameActors, New: func(Options) Model { return NewActors() }, Audit: auditActors, ByActor: true},
 		{Name: NameDialogue, New: func(Options) Model { return NewDialogue() }, Audit: auditDialogue,
 			Handles: []string{"ProcessOpened", "ModerationDecided", "AppealDecided", "StatementPosted",
-				"VoteCast", "ImportStarted", "ImportCompleted"}},
+				"VoteCast", "ImportStarted", "ImportCompleted",
+				"ParticipantRegistered", "ConsentChanged", "ErasureDecided", "DisposalDecided"}},
 	}
 }
 
