@@ -451,6 +451,22 @@ func opinionGroups(c *Conversation, latest map[Key]int, pids, cids []int) map[in
 			m.ModerateOut(s)
 		}
 	}
+	// Once in, always in: replay the votes in time order for who reached
+	// Polis's threshold, min(7, comments with votes), at some vote.
+	votes := slices.Clone(c.Votes)
+	slices.SortStableFunc(votes, func(a, b Vote) int { return a.Timestamp.Compare(b.Timestamp) })
+	seen, voted, withVotes := map[Key]bool{}, map[int]int{}, map[int]bool{}
+	for _, v := range votes {
+		if k := (Key{v.CommentID, v.VoterID}); !seen[k] {
+			seen[k] = true
+			voted[v.VoterID]++
+			withVotes[v.CommentID] = true
+		}
+		if voted[v.VoterID] >= min(7, len(withVotes)) {
+			p, _ := slices.BinarySearch(pids, v.VoterID)
+			m.KeepIn(p)
+		}
+	}
 	out := map[int]int{}
 	for i, pl := range opinion.Compute(m, opinion.Options{}).Participants {
 		if pl.Group >= 0 {
