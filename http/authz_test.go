@@ -59,6 +59,8 @@ var access = []struct {
 	{"POST", "/v1/exports", "auditor researcher", false},
 	{"GET", "/v1/exports/{id}/{file}", "auditor researcher", false},
 	{"GET", "/v1/exports/{id}/polis/{process}/{file}", "auditor researcher", false},
+	{"GET", "/v1/exports/dsa", "moderator auditor admin", false},
+	{"GET", "/v1/exports/dsa/{batch}", "moderator auditor admin", false},
 	{"GET", "/v1/processes", "public", false},
 	{"GET", "/v1/processes/{id}", "public", false},
 	{"GET", "/v1/processes/{id}/submissions", "public", false},

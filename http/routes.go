@@ -156,6 +156,8 @@ func (s *Server) table() []route {
 		// Exports: the role decides the kind (auditor: audit, researcher:
 		// research pseudonymised for the caller); checked in the handler.
 		{"POST", "/v1/exports", roles(auditor, researcher), s.createExport, ExportBody{}, "Write an export and record ExportIssued; answers the export id", nil},
+		{"GET", "/v1/exports/dsa", roles(moderator, auditor, admin), s.dsaSummary, nil, "Restricting decisions as DSA Transparency Database statements of reasons: counts, bulk bodies, and those held back with the database's objections", nil},
+		{"GET", "/v1/exports/dsa/{batch}", roles(moderator, auditor, admin), s.dsaBatch, nil, "The batch-th (from 1) bulk body of at most 100 statements of reasons (puid = decision id), ready for the database's POST /api/v1/statements", nil},
 		{"GET", "/v1/exports/{id}/{file}", roles(auditor, researcher), s.exportFile, nil, "Download a file of an export (manifest.json lists them)", nil},
 		{"GET", "/v1/exports/{id}/polis/{process}/{file}", roles(auditor, researcher), s.exportFile, nil, "Download a Polis-format file of a dialogue process in a research export", nil},
 	}

@@ -21,6 +21,7 @@ const exportUsage = `usage:
   ledger export --kind research --out DIR --recipient NAME [--from POS|TIME] [--to POS|TIME] [--process ID] [--data DIR]
   ledger export --resume --out DIR [the same flags as the interrupted run]
   ledger export --url URL --token TOKEN --kind audit|research --out DIR [--from …] [--to …] [--process ID] [--key VERIFIER]
+  ledger export --kind dsa      --out DIR [--data DIR]
 
 An auditor export is the log exactly as stored (events.ndjson, one event's
 canonical bytes per line, from position 1), the signed checkpoint it ends at,
@@ -42,6 +43,13 @@ A copy of a data directory (copied, restored from a backup) is not the ledger
 of record: exporting from it signs nothing and records nothing; the export
 ends at the copy's latest signed checkpoint. 'ledger adopt' makes a copy the
 ledger of record once the original no longer signs.
+
+A dsa export writes every restricting moderation decision as a statement of
+reasons in the DSA Transparency Database's bulk submission format (puid = the
+decision id): statements-001.json, … with at most 100 statements each, ready
+to POST to its /api/v1/statements, and summary.json listing the decisions
+held back because the database's rules would refuse them, and why. A running
+server serves the same through GET /v1/exports/dsa.
 `
 
 // cmdExport writes an auditor or research export of a data directory.
@@ -50,7 +58,7 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	fs.Usage = func() { io.WriteString(stderr, exportUsage); fs.PrintDefaults() }
 	data := dataFlag(fs, getenv)
 	storeURL, user, pass := storeFlags(fs, getenv)
-	kind := fs.String("kind", "", "audit or research")
+	kind := fs.String("kind", "", "audit, research or dsa")
 	out := fs.String("out", "", "directory to write the export to (created; must be empty)")
 	recipient := fs.String("recipient", "", "who receives a research export; pseudonyms are keyed per recipient")
 	from := fs.String("from", "", "first position or recorded-at time (research only)")
@@ -66,6 +74,9 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	key := fs.String("key", "", "with --url: verifier key (or a file holding it) to check the export against (default: the server's)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
+	}
+	if *kind == "dsa" && fs.NArg() == 0 && *out != "" && *remote == "" {
+		return exportDSA(ctx, *data, *storeURL, user, pass, *out, stdout)
 	}
 	if fs.NArg() > 0 || *out == "" {
 		fs.Usage()
