@@ -3,6 +3,8 @@ GO      ?= go
 BIN     := bin/ledger
 DATA    ?= ./data
 ADDR    ?= 127.0.0.1:8080
+# The development OpenID provider (demo people, loopback only) for signing in.
+DEV_OIDC ?= 127.0.0.1:8081
 STATICCHECK_VERSION := v0.8.2
 
 .PHONY: run build test check bench reliability fmt vet staticcheck race clean
@@ -27,8 +29,8 @@ run: build
 		echo "$(DATA) already holds a ledger (remove it for a fresh demo); a new admin token:"; \
 		$(BIN) token create --data $(DATA) --role admin --name make-run | tail -n 1 || exit 1; \
 	fi
-	@echo "open http://$(ADDR)/ (API: http://$(ADDR)/v1/openapi.json; stop with Ctrl-C)"
-	$(BIN) serve --data $(DATA) --addr $(ADDR)
+	@echo "open http://$(ADDR)/ (sign in: http://$(ADDR)/signin; API: http://$(ADDR)/v1/openapi.json; stop with Ctrl-C)"
+	$(BIN) serve --data $(DATA) --addr $(ADDR) --dev-oidc $(DEV_OIDC)
 
 test:
 	$(GO) test -count=1 -timeout 30m ./...

@@ -2,6 +2,7 @@ package ledgerhttp
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,18 +26,36 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := s.clientKey(r)
 		if h := r.Header.Get("Authorization"); h != "" {
+			// Failed attempts are limited per address before the token is
+			// even looked at, so guessing tokens stops at once.
+			if wait, blocked := s.cfg.Failures.Blocked(key); blocked {
+				writeProblem(w, r, s.log, &rateLimitError{wait: wait})
+				return
+			}
 			tok, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
+				s.cfg.Failures.Fail(key)
 				writeProblem(w, r, s.log, errUnauthorized)
 				return
 			}
 			p, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(tok))
 			if err != nil {
+				if errors.Is(err, ledger.ErrUnauthorized) {
+					s.cfg.Failures.Fail(key)
+				}
 				writeProblem(w, r, s.log, err)
 				return
 			}
 			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 			key = "token:" + p.TokenID
+		} else if s.cfg.Sessions != nil && r.URL.Path == "/v1/me" {
+			// Only /v1/me accepts the session cookie: the rest of the API
+			// is for tokens, so a cookie never authorizes an API call a
+			// third-party page could trigger.
+			if p, _, ok := s.cfg.Sessions.Principal(r); ok {
+				r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+				key = "session:" + p.Actor().ID
+			}
 		}
 		if err := s.limiter.allow(key); err != nil {
 			writeProblem(w, r, s.log, err)

@@ -54,6 +54,7 @@ var access = []struct {
 	{"POST", "/v1/participants/{id}/erasure/decision", "admin", false},
 	{"GET", "/v1/participants/{id}/data", "participant intake admin", true},
 	{"POST", "/v1/disposals", "admin", false},
+	{"GET", "/v1/me", "participant intake moderator official auditor researcher admin", false},
 	{"POST", "/v1/tokens", "admin", false},
 	{"DELETE", "/v1/tokens/{id}", "admin", false},
 	{"POST", "/v1/exports", "auditor researcher", false},

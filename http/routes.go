@@ -108,6 +108,9 @@ func (s *Server) table() []route {
 		{"GET", "/v1/participants/{id}/data", roles(participant, intake, admin), s.participantData, nil, "Everything recorded about a participant (own, or staff)", query(purposeParam)},
 		{"POST", "/v1/disposals", roles(admin), s.dispose, DisposalBody{}, "Record a disposal decision (gallringsbeslut) and shred keys", nil},
 
+		// Who is calling: a bearer token, or (this route only) a browser session.
+		{"GET", "/v1/me", roles(participant, intake, moderator, official, auditor, researcher, admin), s.me, nil, "Who the caller is: role, actor id, participant id and pseudonym (token or web session)", nil},
+
 		// Tokens.
 		{"POST", "/v1/tokens", roles(admin), s.issueToken, TokenBody{}, "Issue a bearer token", nil},
 		{"DELETE", "/v1/tokens/{id}", roles(admin), s.revokeToken, RevokeBody{}, "Revoke a bearer token", nil},

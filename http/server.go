@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/malmo/participation-ledger/auth"
 	"github.com/malmo/participation-ledger/ledger"
 )
 
@@ -65,6 +66,12 @@ type Config struct {
 	// MetricsElsewhere leaves /metrics out of the API (and its document):
 	// the caller serves MetricsHandler on an internal address.
 	MetricsElsewhere bool
+	// Sessions, if set, lets GET /v1/me answer for a browser session
+	// (the web pages' sign-in) as well as for a bearer token.
+	Sessions Sessions
+	// Failures limits failed authentications per client address (default:
+	// 10, then one more every 6 seconds).
+	Failures *auth.Failures
 }
 
 // BuildInfo is the version of the running binary.
@@ -105,6 +112,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Failures == nil {
+		cfg.Failures = auth.NewFailures(10, 6*time.Second, cfg.Now)
 	}
 	if cfg.Read != nil && cfg.Read.MinPositionWait <= 0 {
 		rs := *cfg.Read // the caller's value stays as given

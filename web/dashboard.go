@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/malmo/participation-ledger/auth"
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/ledger"
@@ -55,9 +56,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, "error.csrf")
 		return
 	}
+	addr := clientAddr(r)
+	if _, blocked := h.failures.Blocked(addr); blocked {
+		w.Header().Set("Retry-After", "60")
+		h.renderLogin(w, r, http.StatusTooManyRequests, "signin.err.toomany")
+		return
+	}
 	tok := strings.TrimSpace(r.PostFormValue("token"))
 	p, err := h.svc.Authenticate(r.Context(), tok)
 	if err != nil {
+		h.failures.Fail(addr)
 		h.renderLogin(w, r, http.StatusUnauthorized, "login.bad")
 		return
 	}
@@ -65,22 +73,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, "login.role")
 		return
 	}
-	h.setCookie(w, sessionCookie, tok, 0)
+	h.sessions.Start(w, r, auth.Session{Principal: p}, "")
 	h.setCookie(w, loginCSRF, "", -1)
 	next := "/dashboard"
 	if p.Role == domain.RoleAuditor {
 		next = "/audit"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if _, tok, ok := h.session(r); ok && !h.checkCSRF(r, tok) {
-		http.Error(w, "forbidden", http.StatusForbidden)
-		return
-	}
-	h.setCookie(w, sessionCookie, "", -1)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // staff returns the logged-in principal, or redirects to the login page

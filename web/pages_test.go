@@ -185,7 +185,9 @@ func TestLogin(t *testing.T) {
 	status, dash := c.get("/dashboard")
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, text(dash), "Inloggad: anna.lindqvist (Tjänsteperson)")
-	// The session cookie is HttpOnly and SameSite=Strict.
+	// The session cookie is HttpOnly and SameSite=Lax (the sign-in
+	// callback is a navigation from the provider), and a random id, never
+	// the token.
 	res, err := http.PostForm(n.url+"/login", url.Values{})
 	require.NoError(t, err)
 	res.Body.Close()
@@ -201,7 +203,8 @@ func TestLogin(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	set := strings.Join(res.Header.Values("Set-Cookie"), "\n")
-	assert.Regexp(t, `ledger_session=[^;]+; Path=/; HttpOnly; SameSite=Strict`, set)
+	assert.Regexp(t, `ledger_session=[^;]+; Path=/; HttpOnly; SameSite=Lax`, set)
+	assert.NotContains(t, set, n.tokens[official.ID])
 
 	// Officials see the queue and the content but get no decision form.
 	_, item := c.get("/dashboard/items/submission/" + n.seed.pending)

@@ -11,7 +11,7 @@ import (
 // pageNames are the page templates; each is parsed with layout.html into
 // its own set per language, so that every page defines "content".
 var pageNames = []string{"home", "process", "dialogue", "submission", "trail", "transparency", "verify", "audit",
-	"login", "dashboard", "item", "error", "notfound"}
+	"login", "dashboard", "item", "error", "notfound", "signin", "signinerror", "signup", "my"}
 
 func (h *Handler) parseTemplates() (map[string]map[string]*template.Template, error) {
 	out := map[string]map[string]*template.Template{}

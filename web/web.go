@@ -5,10 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -24,6 +21,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/malmo/participation-ledger/auth"
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/integrity"
@@ -65,18 +63,29 @@ type Config struct {
 	// SecureCookies marks the session cookie Secure; set it when the
 	// ledger is served over HTTPS (behind a proxy), as it should be.
 	SecureCookies bool
+	// Sessions holds the signed-in browsers (default: a store of its own
+	// with the default lifetimes).
+	Sessions *auth.Sessions
+	// SignIn offers sign-in through OpenID providers (nil: only the staff
+	// token login); Link finds a resident's participant and is required
+	// when a residents' provider is configured.
+	SignIn *auth.RelyingParty
+	Link   *auth.Link
+	// Failures limits failed sign-ins per address (default: its own).
+	Failures *auth.Failures
 }
 
 // Handler serves the pages. Mount adds its routes to a chi router.
 type Handler struct {
-	cfg     Config
-	svc     *ledger.Service
-	log     *slog.Logger
-	pages   map[string]map[string]*template.Template // lang → page → template
-	cats    map[string]catalogue
-	static  http.Handler
-	csrfKey []byte
-	loc     *time.Location
+	cfg      Config
+	svc      *ledger.Service
+	log      *slog.Logger
+	pages    map[string]map[string]*template.Template // lang → page → template
+	cats     map[string]catalogue
+	static   http.Handler
+	loc      *time.Location
+	sessions *auth.Sessions
+	failures *auth.Failures
 }
 
 // New parses the templates and catalogues.
@@ -87,11 +96,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{cfg: cfg, svc: cfg.Service, log: cfg.Logger, csrfKey: make([]byte, 32)}
-	// A fresh key per process: CSRF tokens are bound to the session token
-	// and only need to outlive one page view.
-	if _, err := rand.Read(h.csrfKey); err != nil {
-		return nil, err
+	h := &Handler{cfg: cfg, svc: cfg.Service, log: cfg.Logger, sessions: cfg.Sessions, failures: cfg.Failures}
+	if h.sessions == nil {
+		h.sessions = auth.NewSessions(auth.SessionConfig{Secure: cfg.SecureCookies})
+	}
+	if h.failures == nil {
+		h.failures = auth.NewFailures(10, 0, nil)
 	}
 	// Dates are shown in Malmö's time; without the zone database the pages
 	// fall back to UTC and say so in the format.
@@ -129,7 +139,14 @@ func (h *Handler) Mount(r chi.Router) {
 		r.Get("/audit", h.audit)
 		r.Get("/login", h.loginForm)
 		r.Post("/login", h.login)
-		r.Post("/logout", h.logout)
+		r.Post("/logout", h.signout)
+		r.Get("/signin", h.signinPage)
+		r.Get("/signin/{provider}", h.signinStart)
+		r.Get("/signin/{provider}/callback", h.signinCallback)
+		r.Get("/signup", h.signupForm)
+		r.Post("/signup", h.signup)
+		r.Post("/signout", h.signout)
+		r.Get("/my", h.my)
 		r.Get("/dashboard", h.dashboard)
 		r.Get("/dashboard/panel", h.panel)
 		r.Get("/dashboard/live", h.live)
@@ -153,8 +170,11 @@ func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
+		// Signing out redirects the form to the provider's end-session
+		// endpoint, so form-action names those origins too.
+		formAction := strings.Join(append([]string{"'self'"}, h.cfg.SignIn.Origins()...), " ")
 		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
-			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+			"connect-src 'self'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
 		next.ServeHTTP(w, r)
@@ -170,6 +190,8 @@ type page struct {
 	Title      string
 	Path       string
 	User       *ledger.Principal
+	Who        string // the signed-in person as shown: pseudonym or staff name
+	Resident   bool
 	CSRF       string
 	At         view
 	Data       any
@@ -210,10 +232,13 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, title string) 
 	q := r.URL.Query()
 	q.Set("lang", p.OtherLang)
 	p.SwitchURL = r.URL.Path + "?" + q.Encode()
-	if pr, tok, ok := h.session(r); ok {
-		p.User = &pr
-		p.CSRF = h.csrf(tok)
-		p.Staff = true
+	if sess, ok := h.visitor(r); ok && sess.Pending == nil {
+		pr := sess.Principal
+		p.User, p.Who, p.CSRF = &pr, pr.Name, sess.CSRF
+		if sess.Resident() {
+			p.Resident, p.Who = true, sess.Pseudonym
+		}
+		p.Staff = slices.Contains(staffRoles, pr.Role)
 		p.Moderator = pr.Role == domain.RoleModerator
 	}
 	return p
@@ -259,38 +284,32 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusNotFound, "notfound", p)
 }
 
-// Sessions: the officials' login keeps the bearer token in an HttpOnly,
-// SameSite=Strict cookie; forms carry a CSRF token bound to it.
+// Sessions are server-side (package auth): the cookie holds a random id,
+// never a bearer token. Forms carry the session's CSRF token.
 
-const (
-	sessionCookie = "ledger_session"
-	loginCSRF     = "ledger_login"
-)
+// loginCSRF is the double-submit cookie of the token login form, shown
+// before there is a session to bind a CSRF token to.
+const loginCSRF = "ledger_login"
 
-// staffRoles may log in to the dashboard.
+// staffRoles may use the dashboard.
 var staffRoles = []domain.Role{domain.RoleOfficial, domain.RoleModerator, domain.RoleAdmin, domain.RoleAuditor}
 
+// session returns a signed-in staff member and their session's CSRF token.
 func (h *Handler) session(r *http.Request) (ledger.Principal, string, bool) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	sess, ok := h.visitor(r)
+	if !ok || sess.Pending != nil || !slices.Contains(staffRoles, sess.Principal.Role) {
 		return ledger.Principal{}, "", false
 	}
-	p, err := h.svc.Authenticate(r.Context(), c.Value)
-	if err != nil || !slices.Contains(staffRoles, p.Role) {
-		return ledger.Principal{}, "", false
-	}
-	return p, c.Value, true
+	return sess.Principal, sess.CSRF, true
 }
 
-func (h *Handler) csrf(token string) string {
-	m := hmac.New(sha256.New, h.csrfKey)
-	m.Write([]byte(token))
-	return hex.EncodeToString(m.Sum(nil)[:16])
-}
+// csrf is the form token of a session's CSRF token (itself: it is random
+// per session and kept server-side).
+func (h *Handler) csrf(token string) string { return token }
 
-// checkCSRF compares the form's token with the one bound to the session.
+// checkCSRF compares the form's token with the session's.
 func (h *Handler) checkCSRF(r *http.Request, token string) bool {
-	return hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(h.csrf(token)))
+	return token != "" && hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(token))
 }
 
 func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/malmo/participation-ledger/auth"
 	"github.com/malmo/participation-ledger/durable"
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/eventstore/embedded"
@@ -43,6 +44,7 @@ type node struct {
 	integrity *integrity.Log
 	runner    *projections.Runner
 	api       *ledgerhttp.Server
+	sessions  *auth.Sessions // the web's signed-in browsers
 }
 
 // nodeConfig is what the flags of serve (and demo, replay …) choose.
@@ -58,6 +60,7 @@ type nodeConfig struct {
 	// --metrics-addr.
 	metricsElsewhere bool
 	trustedProxies   []netip.Prefix // reverse proxies whose Forwarded header names the client
+	signin           signinConfig
 }
 
 // storeFlags registers --store (LEDGER_STORE) and reads the KurrentDB
@@ -158,14 +161,31 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		return nil, err
 	}
 	n.svc = ledger.New(n.store, n.keys, ledger.WithLogger(log), ledger.WithAppendObserver(ledgerhttp.AppendObserver(n.reg)))
+	n.sessions = auth.NewSessions(cfg.signin.sessions)
+	var signIn *auth.RelyingParty
+	var link *auth.Link
+	if len(cfg.signin.providers) > 0 {
+		if signIn, err = auth.NewRelyingParty(cfg.signin.providers, auth.WithLogger(log)); err != nil {
+			return nil, err
+		}
+		key, err := linkKey(cfg.dataDir)
+		if err != nil {
+			return nil, err
+		}
+		if link, err = auth.NewLink(key, n.store); err != nil {
+			return nil, err
+		}
+	}
 	pages, err := web.New(web.Config{
 		Service: n.svc, Store: n.store, Runner: n.runner, Integrity: n.integrity, Logger: log,
+		Sessions: n.sessions, SignIn: signIn, Link: link, SecureCookies: cfg.signin.sessions.Secure,
 	})
 	if err != nil {
 		return nil, err
 	}
 	n.api, err = ledgerhttp.NewServer(ledgerhttp.Config{
 		Mount:            pages.Mount, // the web pages: /, /processes/…, /dashboard, /static/…
+		Sessions:         n.sessions,  // GET /v1/me answers for a web session too
 		Service:          n.svc,
 		Logger:           log,
 		Registry:         n.reg,

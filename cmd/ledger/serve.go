@@ -28,6 +28,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose Forwarded / X-Forwarded-For header names the client, e.g. 127.0.0.1,::1")
 	storeURL, user, pass := storeFlags(fs, getenv)
 	iopts := integrityFlags(fs, getenv)
+	signin := signinFlags(fs)
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -45,9 +46,29 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	sc, err := signin()
+	if err != nil {
+		return err
+	}
+	// Listen first: the sign-in redirect URLs of the development provider
+	// name the address actually bound.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if sc.devAddr != "" {
+		dev, stop, err := startDevProvider(sc.devAddr, "http://"+ln.Addr().String(), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		sc.providers = append(sc.providers, dev...)
+		fmt.Fprintf(stdout, "ledger: development sign-in (demo people, loopback only) at %s\n", dev[0].Issuer)
+	}
 	n, err := openNode(ctx, nodeConfig{
 		dataDir: *data, storeURL: *storeURL, kurrentUser: user, kurrentPass: pass,
-		integrityOpt: iopts(), logger: log, metricsElsewhere: *metricsAddr != "", trustedProxies: trusted,
+		integrityOpt: iopts(), logger: log, metricsElsewhere: *metricsAddr != "", trustedProxies: trusted, signin: sc,
 		rateLimit: ledgerhttp.RateLimit{PerSecond: *rate, Burst: int(2 * *rate)},
 	})
 	if err != nil {
@@ -55,10 +76,6 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	}
 	defer n.Close()
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	if *metricsAddr != "" {
 		mln, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {
