@@ -117,7 +117,9 @@ func startPostgres(ctx context.Context, env Env, clients int) (*postgres, error)
 // bench runs pgbench with the append script for about d and returns the
 // transactions (= events) per second it reports.
 func (p *postgres) bench(ctx context.Context, d time.Duration) (float64, error) {
-	secs := max(1, int(math.Ceil(d.Seconds())))
+	// At least a few seconds: connecting the clients is not timed, but on a
+	// loaded machine a 1 s run can end before any of them has committed.
+	secs := max(3, int(math.Ceil(d.Seconds())))
 	jobs := min(p.clients, runtime.NumCPU())
 	out, err := p.run(ctx, false, "pgbench", p.conn("-n", "-M", "prepared",
 		"-c", strconv.Itoa(p.clients), "-j", strconv.Itoa(jobs), "-T", strconv.Itoa(secs),
