@@ -50,6 +50,7 @@ type committer struct {
 	heads        map[string]uint64 // last revision of streams known to exist
 	last         eventstore.Position
 	lastRecorded time.Time
+	scratch      []byte // canonical bytes being staged; Batch.Set copies them
 }
 
 const (
@@ -305,7 +306,7 @@ func (s *Store) stage(g *group, r *request) (eventstore.AppendResult, error) {
 		}
 	}
 	out := make([]eventstore.Event, len(r.events))
-	var buf []byte
+	buf := s.c.scratch
 	for i, d := range r.events {
 		pos := g.next + 1
 		e := eventstore.Normalize(r.stream, d, rev+uint64(i), pos, recorded)
@@ -318,6 +319,9 @@ func (s *Store) stage(g *group, r *request) (eventstore.AppendResult, error) {
 		s.c.ids.add(d.ID)
 		g.next = pos
 		out[i] = e
+	}
+	if cap(buf) <= 1<<20 {
+		s.c.scratch = buf // keep the grown buffer, but not one huge event's
 	}
 	s.c.heads[r.stream] = rev + uint64(len(r.events)) - 1
 	g.touched = append(g.touched, r.stream)
