@@ -98,7 +98,11 @@ type Env struct {
 	// metrics that measure a child process (restart-to-ready and its
 	// memory); nil when there is no binary, and those metrics fail.
 	Ledger func(ctx context.Context, args ...string) *exec.Cmd
-	Log    *slog.Logger
+	// Serve starts a whole ledger in dir serving HTTP on loopback, with
+	// the given number of registered participants, for P4; nil when there
+	// is none, and P4 fails.
+	Serve func(ctx context.Context, dir string, participants int) (*Server, error)
+	Log   *slog.Logger
 }
 
 // Line is one reported comparison: a metric against one baseline. It is the

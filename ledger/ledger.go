@@ -69,7 +69,7 @@ type Service struct {
 	// stream hashes to one of a fixed set, so memory stays bounded), making
 	// optimistic retries rare; correctness does not depend on them — the
 	// store's expected revision guards against other processes.
-	locks [64]sync.Mutex
+	locks [1024]sync.Mutex
 }
 
 // Option configures New.

@@ -46,6 +46,12 @@ type files struct {
 	mu     sync.RWMutex
 	keys   map[string]*keyFile // by subject; tombstones included
 	loaded map[string]bool     // names of the files read by scan
+	// creating holds the subjects whose key file is being written, with a
+	// channel closed when that is done. Writing a key takes two fsyncs; the
+	// lock is not held for them, so keys of different subjects (every new
+	// submission has its own) are made concurrently and their fsyncs share
+	// the file system's journal commits.
+	creating map[string]chan struct{}
 }
 
 // Open opens (creating if needed) the key store in dir.
@@ -61,7 +67,7 @@ func openFiles(dir string) (*files, error) {
 	if err := durable.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("privacy: %w", err)
 	}
-	k := &files{dir: dir, keys: map[string]*keyFile{}, loaded: map[string]bool{}}
+	k := &files{dir: dir, keys: map[string]*keyFile{}, loaded: map[string]bool{}, creating: map[string]chan struct{}{}}
 	if err := k.scan(true); err != nil {
 		return nil, err
 	}
@@ -207,6 +213,7 @@ func (k *files) Shred(subjects ...string) error {
 func (k *files) shred(subject string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.waitCreated(subject) // a key being made is shredded once it exists
 	p := k.path(subject)
 	if kf := k.keys[subject]; kf != nil && !kf.Shredded {
 		if err := overwrite(p); err != nil {
@@ -225,20 +232,37 @@ func (k *files) shred(subject string) error {
 // Create implements Vault.
 func (k *files) Create(subject string, key []byte, labels Labels) ([]byte, error) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	if kf := k.keys[subject]; kf != nil { // made while we waited
-		if kf.Shredded {
-			return nil, ErrShredded
+	for {
+		if kf := k.keys[subject]; kf != nil { // made while we waited
+			k.mu.Unlock()
+			if kf.Shredded {
+				return nil, ErrShredded
+			}
+			return kf.Key, nil
 		}
-		return kf.Key, nil
+		ch, busy := k.creating[subject]
+		if !busy {
+			break
+		}
+		k.mu.Unlock()
+		<-ch
+		k.mu.Lock()
 	}
+	done := make(chan struct{})
+	k.creating[subject] = done
+	k.mu.Unlock()
+	defer func() {
+		k.mu.Lock()
+		delete(k.creating, subject)
+		k.mu.Unlock()
+		close(done)
+	}()
+
 	kf := &keyFile{Subject: subject, Key: bytes.Clone(key), Labels: labels}
 	switch err := k.create(k.path(subject), kf); {
 	case errors.Is(err, os.ErrExist):
 		// Another node sharing the directory made it first: use theirs.
-		k.mu.Unlock()
 		kf, err := k.lookup(subject)
-		k.mu.Lock()
 		if err != nil || kf == nil {
 			return nil, fmt.Errorf("privacy: key of %q vanished: %v", subject, err)
 		}
@@ -249,8 +273,24 @@ func (k *files) Create(subject string, key []byte, labels Labels) ([]byte, error
 	case err != nil:
 		return nil, err
 	}
+	k.mu.Lock()
 	k.keys[subject] = kf
+	k.mu.Unlock()
 	return kf.Key, nil
+}
+
+// waitCreated waits, with k.mu held (and released meanwhile), until no key
+// file of subject is being written.
+func (k *files) waitCreated(subject string) {
+	for {
+		ch, busy := k.creating[subject]
+		if !busy {
+			return
+		}
+		k.mu.Unlock()
+		<-ch
+		k.mu.Lock()
+	}
 }
 
 // create writes a new key file only if none exists (link(2) is atomic and

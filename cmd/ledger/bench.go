@@ -5,14 +5,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/malmo/participation-ledger/bench"
+	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/eventstore/embedded"
+	"github.com/malmo/participation-ledger/ledger"
 )
 
 // benchMetrics is every metric `ledger bench` knows, in report order. Add a
@@ -22,6 +27,7 @@ func benchMetrics() []bench.Metric {
 		bench.DurableAppend(),     // P1
 		bench.BatchAppend(),       // P2
 		bench.ConcurrentAppend(),  // P3
+		bench.HTTPWrite(),         // P4 (+ latency and receipt lines)
 		bench.Scan(),              // P5-scan
 		bench.Rebuild(),           // P5
 		bench.IntegrityOverhead(), // P6
@@ -77,6 +83,7 @@ func cmdBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		NoPostgres: *noPG,
 		Log:        log,
 	}
+	env.Serve = benchServe
 	// The restart metric measures this very binary as a child process.
 	if self, err := os.Executable(); err == nil {
 		env.Ledger = func(ctx context.Context, args ...string) *exec.Cmd {
@@ -120,4 +127,64 @@ func benchDir(dir, data string) (string, error) {
 		return "", fmt.Errorf("bench: %w", err)
 	}
 	return d, nil
+}
+
+// benchServe starts a ledger node in dir serving its API on a loopback port
+// (rate limit off, as measured from outside with wrk), with an official and
+// the given number of registered participants, each with a token.
+func benchServe(ctx context.Context, dir string, participants int) (_ *bench.Server, err error) {
+	n, err := openNode(ctx, nodeConfig{dataDir: dir})
+	if err != nil {
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- n.Run(runCtx) }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		stop()
+		<-ran
+		n.Close()
+		return nil, err
+	}
+	hs := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	srv := &bench.Server{URL: "http://" + ln.Addr().String(), Integrity: n.integrity}
+	srv.Close = func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		herr := hs.Shutdown(sctx)
+		stop()
+		return errors.Join(herr, <-ran, n.Close())
+	}
+	defer func() {
+		if err != nil {
+			srv.Close()
+		}
+	}()
+	boot := domain.Actor{ID: "bench", Role: domain.RoleAdmin}
+	token := func(name string, role domain.Role, participant string) (string, error) {
+		res, err := n.svc.IssueToken(ctx, boot, ledger.Request[ledger.IssueToken]{IdempotencyKey: "bench-token-" + name,
+			Command: ledger.IssueToken{Name: name, Role: role, Participant: participant}})
+		return res.Token, err
+	}
+	if srv.Official, err = token("official", domain.RoleOfficial, ""); err != nil {
+		return nil, err
+	}
+	intake := domain.Actor{ID: "bench-intake", Role: domain.RoleIntake}
+	for i := range participants {
+		res, err := n.svc.RegisterParticipant(ctx, intake, ledger.Request[domain.RegisterParticipant]{
+			IdempotencyKey: fmt.Sprint("bench-participant-", i),
+			Command: domain.RegisterParticipant{Pseudonym: fmt.Sprint("invånare-", i), Name: fmt.Sprint("Invånare ", i),
+				Email: fmt.Sprintf("invanare%d@example.se", i), Language: "sv"}})
+		if err != nil {
+			return nil, err
+		}
+		t, err := token(fmt.Sprint("participant-", i), domain.RoleParticipant, res.ID)
+		if err != nil {
+			return nil, err
+		}
+		srv.Participants = append(srv.Participants, t)
+	}
+	return srv, nil
 }
