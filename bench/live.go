@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/malmo/participation-ledger/eventstore"
+	ledgerhttp "github.com/malmo/participation-ledger/http"
 	"github.com/malmo/participation-ledger/projections"
 )
 
@@ -71,9 +72,7 @@ func LiveLatency() Metric {
 		if err != nil {
 			return Result{}, err
 		}
-		srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			_ = r.Hub().ServeSSE(w, req, nil)
-		}), ReadHeaderTimeout: 5 * time.Second}
+		srv = &http.Server{Handler: ledgerhttp.LiveFeed(r.Hub(), env.Log), ReadHeaderTimeout: 5 * time.Second}
 		wg.Go(func() { _ = srv.Serve(ln) })
 
 		recv := newArrivals()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -66,7 +67,15 @@ func (r reply) position(t *testing.T) string {
 // checkpoint is signed, so that reads of what was written succeed.
 func (e *env) waitForReads(pos string) {
 	e.t.Helper()
-	e.must(200, e.do("GET", "/v1/processes", "", "", "X-Ledger-Min-Position", pos))
+	want, err := strconv.ParseUint(pos, 10, 64)
+	require.NoError(e.t, err)
+	// A read waits at most MinPositionWait for the position, then answers
+	// older: on a loaded machine a big fold can take longer than that.
+	require.Eventually(e.t, func() bool {
+		r := e.must(200, e.do("GET", "/v1/processes", "", "", "X-Ledger-Min-Position", pos))
+		got, err := strconv.ParseUint(r.position(e.t), 10, 64)
+		return err == nil && got >= want
+	}, 60*time.Second, time.Millisecond)
 	require.Eventually(e.t, func() bool {
 		return e.do("GET", "/v1/ledger/checkpoint", "", "").status == 200
 	}, 5*time.Second, 5*time.Millisecond)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,35 +123,18 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, contentJSON, http.StatusOK, map[string]any{"stream": name, "events": rawEvents(evs)})
 }
 
-// live streams read-model changes as Server-Sent Events (event id =
-// position; Last-Event-ID resumes). ?process=a,b keeps changes of those
-// processes only. Notifications carry no actor and no content.
+// live streams read-model changes as Server-Sent Events (see LiveFeed).
+// ?process=a,b keeps changes of those processes only.
 func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	if !s.requireRead(w, r) {
 		return
 	}
-	var allow func(projections.Notification) bool
+	var allow func(projections.Change) bool
 	if p := r.URL.Query().Get("process"); p != "" {
 		ids := strings.Split(p, ",")
-		allow = func(n projections.Notification) bool {
-			for _, id := range ids {
-				if n.ProcessID == id {
-					return true
-				}
-			}
-			return false
-		}
+		allow = func(c projections.Change) bool { return slices.Contains(ids, c.ProcessID) }
 	}
-	if err := s.cfg.Read.Runner.Hub().ServeSSE(w, r, allow); err != nil {
-		// ServeSSE fails before writing anything (a bad Last-Event-ID) or
-		// after the stream began (the store failed); only the first can
-		// still be answered.
-		if errors.Is(err, eventstore.ErrInvalid) {
-			writeProblem(w, r, s.log, fmt.Errorf("%w: %v", errBadQuery, err))
-			return
-		}
-		s.log.ErrorContext(r.Context(), "live feed", "err", err)
-	}
+	serveLive(w, r, s.cfg.Read.Runner.Hub(), allow, s.log)
 }
 
 // recordAccess appends one PersonalDataAccessed per subject to the

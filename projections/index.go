@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
@@ -150,18 +151,23 @@ func processOf(de domain.Event) string {
 	return ""
 }
 
-// describe turns an applied event into its live notification.
-func (r *Runner) describe(ev eventstore.Event) Notification {
+// describe turns an event the hub no longer holds into its Change, as
+// it reads it again from the store: decoded again, located by the index
+// as it is now.
+func (r *Runner) describe(ev eventstore.Event) Change {
 	de := decode(ev)
-	n := Notification{Position: ev.Position, EventType: ev.Type, Models: []string{}}
 	r.mu.RLock()
-	process, item, kind := r.index.locate(de)
-	r.mu.RUnlock()
-	n.ProcessID, n.ItemID, n.ItemKind = process, item, string(kind)
-	for _, k := range r.kinds {
-		if k.changes(ev) {
-			n.Models = append(n.Models, k.Name)
-		}
+	defer r.mu.RUnlock()
+	return r.changeLocked(ev, de)
+}
+
+// changeLocked describes an applied event; the caller holds r.mu.
+func (r *Runner) changeLocked(ev eventstore.Event, de domain.Event) Change {
+	c := Change{Event: ev, Decoded: de}
+	c.ProcessID, c.ItemID, c.ItemKind = r.index.locate(de)
+	c.Models = r.changes[ev.Type]
+	if ev.Metadata.Actor != "" && len(r.byActor) > 0 {
+		c.Models = append(slices.Clip(c.Models), r.byActor...)
 	}
-	return n
+	return c
 }

@@ -1,51 +1,86 @@
 package projections
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"iter"
-	"net/http"
-	"strconv"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
 )
 
-// Notification says that the read models changed with the event at
-// Position. It carries no actor and no content, so it is public.
-type Notification struct {
-	Position  eventstore.Position `json:"position"`
-	EventType string              `json:"event_type"`
-	ProcessID string              `json:"process_id,omitempty"`
-	ItemID    string              `json:"item_id,omitempty"`
-	ItemKind  string              `json:"item_kind,omitempty"`
-	Models    []string            `json:"models"` // the read models the event changes
+// Change is one event the runner has applied, with what it changed: the
+// event as stored and as decoded (the runner's own decoding, so nobody
+// decodes it again), the read models it changed and the process and item
+// it concerns. It holds the event's content: what a feed may publish of
+// it is the feed's decision (package http writes the public part).
+type Change struct {
+	Event     eventstore.Event
+	Decoded   domain.Event // nil when the domain cannot decode the event
+	Models    []string     // the read models it changed (shared: do not modify)
+	ProcessID string
+	ItemID    string
+	ItemKind  domain.ItemKind
 }
 
-// Hub broadcasts read-model changes. It queues nothing per subscriber: a
-// subscriber keeps its own last position and, when woken, reads the events
-// after it from the store, up to what the runner has applied. So a slow or
-// reconnecting subscriber (SSE with Last-Event-ID) misses nothing and costs
-// the runner nothing.
+// Position is the position of the change's event.
+func (c Change) Position() eventstore.Position { return c.Event.Position }
+
+// hubRing is how many recent changes the hub keeps for subscribers that
+// are behind: a subscriber further behind than that (a client resuming an
+// old Last-Event-ID) reads the older events from the store.
+const hubRing = 4096
+
+// Hub broadcasts the runner's changes. It keeps the last hubRing of them,
+// so live subscribers take what the runner decoded and described instead
+// of reading the store again; a subscriber keeps its own last position,
+// so a slow or reconnecting one misses nothing and costs the runner
+// nothing.
 type Hub struct {
 	store    eventstore.Store
-	describe func(eventstore.Event) Notification
+	describe func(eventstore.Event) Change // for events no longer in the ring
 
 	mu      sync.Mutex
 	pos     eventstore.Position
-	changed chan struct{} // closed and replaced whenever pos moves
+	ring    []Change            // the changes after ringFrom up to pos, oldest first, at most hubRing
+	from    eventstore.Position // ring holds every change after it
+	changed chan struct{}       // closed and replaced whenever pos moves
 }
 
-func newHub(store eventstore.Store, describe func(eventstore.Event) Notification) *Hub {
+func newHub(store eventstore.Store, describe func(eventstore.Event) Change) *Hub {
 	return &Hub{store: store, describe: describe, changed: make(chan struct{})}
 }
 
+// publish records c, which the runner has just applied.
+func (h *Hub) publish(c Change) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.ring) == hubRing {
+		// Slide instead of reallocating: copy the newest half down.
+		h.from = h.ring[hubRing/2-1].Event.Position
+		n := copy(h.ring, h.ring[hubRing/2:])
+		clear(h.ring[n:])
+		h.ring = h.ring[:n]
+	}
+	h.ring = append(h.ring, c)
+	h.moveLocked(c.Event.Position)
+}
+
+// advance moves the position without changes to keep (a load from
+// checkpoints, a rebuild's fold).
 func (h *Hub) advance(pos eventstore.Position) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if pos != h.pos {
+		h.ring, h.from = h.ring[:0], pos // the ring must hold every change after from
+	}
+	h.moveLocked(pos)
+}
+
+func (h *Hub) moveLocked(pos eventstore.Position) {
 	if pos == h.pos {
 		return
 	}
@@ -54,7 +89,12 @@ func (h *Hub) advance(pos eventstore.Position) {
 	h.changed = make(chan struct{})
 }
 
-func (h *Hub) reset() { h.advance(0) }
+func (h *Hub) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ring, h.from = h.ring[:0], 0
+	h.moveLocked(0)
+}
 
 // Position returns the position the read models have applied.
 func (h *Hub) Position() eventstore.Position {
@@ -63,16 +103,12 @@ func (h *Hub) Position() eventstore.Position {
 	return h.pos
 }
 
-func (h *Hub) state() (eventstore.Position, <-chan struct{}) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.pos, h.changed
-}
-
 // Wait blocks until the read models have applied pos or ctx is done.
 func (h *Hub) Wait(ctx context.Context, pos eventstore.Position) error {
 	for {
-		cur, ch := h.state()
+		h.mu.Lock()
+		cur, ch := h.pos, h.changed
+		h.mu.Unlock()
 		if cur >= pos {
 			return nil
 		}
@@ -84,19 +120,35 @@ func (h *Hub) Wait(ctx context.Context, pos eventstore.Position) error {
 	}
 }
 
-// batch returns the notifications after `after`, at most a page, waiting
-// until there are some, ctx is done or beat fires (then it returns none).
-func (h *Hub) batch(ctx context.Context, after eventstore.Position, beat <-chan time.Time) ([]Notification, error) {
+// sinceMax is the most changes Since returns at once.
+const sinceMax = 256
+
+// Since returns the changes after `after` (at most sinceMax), waiting
+// until there are some, ctx is done (its error) or wake fires (then none,
+// so a feed can write a heartbeat). Changes the hub still holds come from
+// memory; older ones are read from the store and described now.
+func (h *Hub) Since(ctx context.Context, after eventstore.Position, wake <-chan time.Time) ([]Change, error) {
 	for {
-		cur, ch := h.state()
+		h.mu.Lock()
+		cur, ch := h.pos, h.changed
+		var out []Change
+		if after < cur && after >= h.from {
+			i, _ := slices.BinarySearchFunc(h.ring, after+1, func(c Change, p eventstore.Position) int {
+				return cmp.Compare(c.Event.Position, p)
+			})
+			out = append(out, h.ring[i:min(len(h.ring), i+sinceMax)]...)
+		}
+		h.mu.Unlock()
+		if len(out) > 0 {
+			return out, nil
+		}
 		if after < cur {
-			evs, err := h.store.ReadAll(ctx, after, int(min(uint64(cur-after), 256)))
+			evs, err := h.store.ReadAll(ctx, after, int(min(uint64(cur-after), sinceMax)))
 			if err != nil {
 				return nil, err
 			}
-			out := make([]Notification, len(evs))
-			for i, ev := range evs {
-				out[i] = h.describe(ev)
+			for _, ev := range evs {
+				out = append(out, h.describe(ev))
 			}
 			if len(out) > 0 {
 				return out, nil
@@ -104,7 +156,7 @@ func (h *Hub) batch(ctx context.Context, after eventstore.Position, beat <-chan 
 		}
 		select {
 		case <-ch:
-		case <-beat:
+		case <-wake:
 			return nil, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -112,100 +164,23 @@ func (h *Hub) batch(ctx context.Context, after eventstore.Position, beat <-chan 
 	}
 }
 
-// Notifications yields a notification for every event after `after`, in
-// order, as the read models apply them, until ctx is done (the sequence
-// then ends with ctx.Err()) or the store fails.
-func (h *Hub) Notifications(ctx context.Context, after eventstore.Position) iter.Seq2[Notification, error] {
-	return func(yield func(Notification, error) bool) {
+// Changes yields every change after `after`, in order, as the read models
+// apply them, until ctx is done (the sequence then ends with ctx.Err()) or
+// the store fails.
+func (h *Hub) Changes(ctx context.Context, after eventstore.Position) iter.Seq2[Change, error] {
+	return func(yield func(Change, error) bool) {
 		for {
-			ns, err := h.batch(ctx, after, nil)
+			cs, err := h.Since(ctx, after, nil)
 			if err != nil {
-				yield(Notification{}, err)
+				yield(Change{}, err)
 				return
 			}
-			for _, n := range ns {
-				if !yield(n, nil) {
+			for _, c := range cs {
+				if !yield(c, nil) {
 					return
 				}
-				after = n.Position
+				after = c.Event.Position
 			}
 		}
 	}
-}
-
-// SSEHeartbeat is how often ServeSSE writes a comment line to an idle
-// stream, so proxies do not time it out and dead clients are noticed.
-const SSEHeartbeat = 15 * time.Second
-
-// ServeSSE streams notifications as Server-Sent Events until the client
-// goes away, with event id = position. A client that reconnects with
-// Last-Event-ID (or ?last_event_id=) resumes right after that position,
-// replayed from the store; without one it gets changes from now on. allow
-// filters what this client sees (nil: everything). It returns nil when the
-// client disconnects, and an error (before anything was written, or the
-// store's) otherwise.
-func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, allow func(Notification) bool) error {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		return errors.New("projections: response writer cannot flush; SSE impossible")
-	}
-	after := h.Position()
-	last := r.Header.Get("Last-Event-ID")
-	if last == "" {
-		last = r.URL.Query().Get("last_event_id")
-	}
-	if last != "" {
-		p, err := strconv.ParseUint(last, 10, 64)
-		if err != nil {
-			return fmt.Errorf("%w: Last-Event-ID %q is not a position", eventstore.ErrInvalid, last)
-		}
-		after = eventstore.Position(p)
-	}
-
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-cache")
-	hdr.Set("X-Accel-Buffering", "no") // nginx would otherwise buffer the stream
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
-		return nil
-	}
-	flusher.Flush()
-
-	ctx := r.Context()
-	beat := time.NewTicker(SSEHeartbeat)
-	defer beat.Stop()
-	for {
-		ns, err := h.batch(ctx, after, beat.C)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		if len(ns) == 0 {
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-				return nil
-			}
-		}
-		for _, n := range ns {
-			after = n.Position
-			if allow != nil && !allow(n) {
-				continue
-			}
-			if err := writeSSE(w, n); err != nil {
-				return nil // the client went away
-			}
-		}
-		flusher.Flush()
-	}
-}
-
-func writeSSE(w http.ResponseWriter, n Notification) error {
-	data, err := json.Marshal(n)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n\n", uint64(n.Position), data)
-	return err
 }

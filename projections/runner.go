@@ -59,8 +59,12 @@ type Runner struct {
 	log    *slog.Logger
 	models []Model
 	kinds  []Kind // kinds[i] describes models[i]
-	index  *Index
-	hub    *Hub
+	// changes maps an event type to the models it changes (besides the
+	// ByActor ones); from kinds.
+	changes map[string][]string
+	byActor []string
+	index   *Index
+	hub     *Hub
 
 	running atomic.Bool
 	head    atomic.Uint64 // last known store head, for the lag metric
@@ -142,6 +146,15 @@ func NewRunner(store eventstore.Store, cfg Config, models ...Model) (*Runner, er
 			Help: "Events applied to the read models."}),
 		checkpointErrs: f.NewCounter(prometheus.CounterOpts{Name: "ledger_projection_checkpoint_errors_total",
 			Help: "Checkpoints or snapshots that could not be written."}),
+	}
+	r.changes = map[string][]string{}
+	for _, k := range kinds {
+		if k.ByActor {
+			r.byActor = append(r.byActor, k.Name)
+		}
+		for _, typ := range k.Handles {
+			r.changes[typ] = append(r.changes[typ], k.Name)
+		}
 	}
 	r.hub = newHub(store, r.describe)
 	return r, nil
@@ -256,7 +269,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}()
 
 	err := fold(ctx, r.store.Subscribe(ctx, r.Position()), func(ev eventstore.Event, de domain.Event) error {
-		r.apply(ev, de)
+		r.apply(ev, de, true)
 		if ev.Position >= eventstore.Position(r.head.Load()) {
 			r.setLive(true)
 		}
@@ -423,8 +436,9 @@ func (r *Runner) checkpointAffordable() bool {
 }
 
 // apply folds one event into every model that has not seen it; de is its
-// decoded body.
-func (r *Runner) apply(ev eventstore.Event, de domain.Event) {
+// decoded body. With publish, the change goes to the hub's subscribers
+// (a rebuild publishes none: it starts the feed over).
+func (r *Runner) apply(ev eventstore.Event, de domain.Event, publish bool) {
 	if de == nil {
 		r.log.Warn("projections skip an event they cannot decode", "position", uint64(ev.Position), "type", ev.Type)
 	}
@@ -437,12 +451,20 @@ func (r *Runner) apply(ev eventstore.Event, de domain.Event) {
 	}
 	r.pos = ev.Position
 	r.unsaved++
+	var c Change
+	if publish {
+		c = r.changeLocked(ev, de)
+	}
 	r.mu.Unlock()
 
 	r.applied.Inc()
 	r.position.Set(float64(ev.Position))
 	r.updateLag(ev.Position)
-	r.hub.advance(ev.Position)
+	if publish {
+		r.hub.publish(c)
+	} else {
+		r.hub.advance(ev.Position)
+	}
 }
 
 // Checkpoint writes every model's state and position now (a no-op without
@@ -554,7 +576,7 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 
 	n := 0
 	err = fold(ctx, Events(ctx, r.store, 0, head), func(ev eventstore.Event, de domain.Event) error {
-		r.apply(ev, de)
+		r.apply(ev, de, false)
 		n++
 		// Only snapshots interrupt a rebuild: a rebuild that fails is
 		// started again from zero, so checkpoints on the way buy nothing.

@@ -28,7 +28,7 @@ func TestOverdueSnapshotsWithoutCheckpoints(t *testing.T) {
 	// The last checkpoint took an hour: none is affordable now.
 	r.lastCP, r.cpCost = time.Now(), time.Hour
 	require.NoError(t, fold(context.Background(), Events(context.Background(), l.s, 0, l.head()), func(ev eventstore.Event, de domain.Event) error {
-		r.apply(ev, de)
+		r.apply(ev, de, false)
 		return r.snapshotIfDue(ev.Position)
 	}))
 	snaps, err := snapshotPositions(dir, NameSubmissions)

@@ -176,16 +176,14 @@ func (h *Handler) panel(w http.ResponseWriter, r *http.Request) {
 	w.Write(b.Bytes())
 }
 
-// live streams the runner's change notifications to the dashboard. They
-// carry no content (see projections.Notification), but the feed is for
-// logged-in staff: it is what the dashboard is built on.
+// live streams the read models' changes to the dashboard. They carry no
+// content (see Config.Live), but the feed is for logged-in staff: it is
+// what the dashboard is built on.
 func (h *Handler) live(w http.ResponseWriter, r *http.Request) {
 	if _, _, ok := h.staff(w, r, false); !ok {
 		return
 	}
-	if err := h.cfg.Runner.Hub().ServeSSE(w, r, nil); err != nil {
-		h.log.WarnContext(r.Context(), "dashboard live feed", "err", err)
-	}
+	h.cfg.Live.ServeHTTP(w, r)
 }
 
 const recentEvents = 8

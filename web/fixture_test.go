@@ -75,7 +75,8 @@ func newNodeWith(t testing.TB, fill func(context.Context, *ledger.Service)) *led
 		Options: projections.Options{PseudonymKey: pseudonymKey}})
 	require.NoError(t, err)
 	svc := ledger.New(store, keys)
-	pages, err := web.New(web.Config{Service: svc, Store: store, Runner: runner, Integrity: integ})
+	pages, err := web.New(web.Config{Service: svc, Store: store, Runner: runner, Integrity: integ,
+		Live: ledgerhttp.LiveFeed(runner.Hub(), nil)})
 	require.NoError(t, err)
 	api, err := ledgerhttp.NewServer(ledgerhttp.Config{Service: svc, Mount: pages.Mount})
 	require.NoError(t, err)

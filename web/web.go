@@ -36,13 +36,11 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // Runner is what the pages need of the projections runner: views of the
-// read models (live or as of a position), the live feed, and
-// read-your-writes.
+// read models (live or as of a position) and read-your-writes.
 type Runner interface {
 	Resolve(ctx context.Context, at projections.At) (projections.At, error)
 	Read(ctx context.Context, at projections.At, fn func(v *projections.View) error) (eventstore.Position, error)
 	Position() eventstore.Position
-	Hub() *projections.Hub
 	Wait(ctx context.Context, pos eventstore.Position) error
 }
 
@@ -59,7 +57,10 @@ type Config struct {
 	Store     eventstore.Store
 	Runner    Runner
 	Integrity Checkpoints
-	Logger    *slog.Logger
+	// Live is the live feed of read-model changes (Server-Sent Events) the
+	// dashboard follows; the pages serve it to logged-in staff.
+	Live   http.Handler
+	Logger *slog.Logger
 	// SecureCookies marks the session cookie Secure; set it when the
 	// ledger is served over HTTPS (behind a proxy), as it should be.
 	SecureCookies bool
@@ -90,8 +91,8 @@ type Handler struct {
 
 // New parses the templates and catalogues.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Service == nil || cfg.Store == nil || cfg.Runner == nil || cfg.Integrity == nil {
-		return nil, errors.New("web: Service, Store, Runner and Integrity are required")
+	if cfg.Service == nil || cfg.Store == nil || cfg.Runner == nil || cfg.Integrity == nil || cfg.Live == nil {
+		return nil, errors.New("web: Service, Store, Runner, Integrity and Live are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -154,11 +154,11 @@ func TestScaleOut(t *testing.T) {
 	liveCtx, stopLive := context.WithCancel(ctx)
 	defer stopLive()
 	go func() {
-		for n, err := range b.runner.Hub().Notifications(liveCtx, 0) {
+		for c, err := range b.runner.Hub().Changes(liveCtx, 0) {
 			if err != nil {
 				return
 			}
-			seen <- n.Position
+			seen <- c.Event.Position
 		}
 	}()
 	waitSeen := func(want eventstore.Position) {
