@@ -112,7 +112,7 @@ func newSigninNode(t *testing.T) *signinNode {
 	require.NoError(t, err)
 	n.sessions = auth.NewSessions(auth.SessionConfig{Now: n.sClock.now})
 	pages, err := web.New(web.Config{Service: svc, Store: store, Runner: runner, Integrity: integ,
-		Sessions: n.sessions, SignIn: rp, Link: link})
+		Sessions: n.sessions, SignIn: rp, Link: link, Live: ledgerhttp.LiveFeed(runner.Hub(), nil)})
 	require.NoError(t, err)
 	api, err := ledgerhttp.NewServer(ledgerhttp.Config{Service: svc, Mount: pages.Mount, Sessions: n.sessions})
 	require.NoError(t, err)
