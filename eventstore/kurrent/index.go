@@ -1,6 +1,7 @@
 package kurrent
 
 import (
+	"bytes"
 	"slices"
 	"sort"
 	"strings"
@@ -42,6 +43,12 @@ type index struct {
 	last   point                // the last $all record applied (any kind), if lastOK
 	lastOK bool
 	wait   map[uuid.UUID]*waiter // appends waiting to learn their events' Positions
+	// recent holds the latest ledger events as the feeds delivered them,
+	// Positions recentFrom.., so that readers near the head (the read
+	// models, the integrity log, subscribers) are served without asking
+	// the server again for what the index has just read.
+	recent     []eventstore.Event
+	recentFrom eventstore.Position
 	// notify is closed and replaced whenever Positions are added, so that
 	// subscribers and appenders wait for it rather than poll.
 	notify chan struct{}
@@ -107,8 +114,20 @@ func (x *index) apply(recs ...*esdb.RecordedEvent) {
 		if _, dup := x.ids[r.EventID]; !dup {
 			x.ids[r.EventID] = p
 		}
+		ev := decode(r, eventstore.Position(p), x.ns)
 		if w := x.wait[r.EventID]; w != nil {
-			w.ev, w.ok = decode(r, eventstore.Position(p), x.ns), true
+			w.ev, w.ok = ev, true
+			w.ev.Data = bytes.Clone(ev.Data) // the caller's own copy
+		}
+		if len(x.recent) == 0 {
+			x.recentFrom = ev.Position
+		}
+		x.recent = append(x.recent, ev)
+		if len(x.recent) >= 2*recentEvents {
+			n := copy(x.recent, x.recent[len(x.recent)-recentEvents:])
+			clear(x.recent[n:])
+			x.recent = x.recent[:n]
+			x.recentFrom = ev.Position - recentEvents + 1
 		}
 		added = true
 	}
@@ -116,6 +135,30 @@ func (x *index) apply(recs ...*esdb.RecordedEvent) {
 		close(x.notify)
 		x.notify = make(chan struct{})
 	}
+}
+
+// recentEvents is how many of the latest ledger events the index keeps
+// (at least, and at most twice as many).
+const recentEvents = 4096
+
+// recentAfter returns up to limit events after Position after from the
+// recent events, when they start at or before after+1. Each event's data
+// is a copy, so callers may keep or change it.
+func (x *index) recentAfter(after eventstore.Position, limit int) ([]eventstore.Event, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if len(x.recent) == 0 || after+1 < x.recentFrom {
+		return nil, false
+	}
+	i := int(after + 1 - x.recentFrom)
+	if i >= len(x.recent) {
+		return nil, true
+	}
+	evs := slices.Clone(x.recent[i:min(len(x.recent), i+limit)])
+	for j := range evs {
+		evs[j].Data = bytes.Clone(evs[j].Data)
+	}
+	return evs, true
 }
 
 // point is a record of $all: its position and event id.
@@ -131,6 +174,7 @@ func (x *index) restore(pos []esdb.Position, evs []uuid.UUID, last point) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.pos, x.evs = pos, evs
+	x.recent = nil
 	clear(x.ids)
 	for i, id := range evs {
 		if _, dup := x.ids[id]; !dup {
@@ -146,6 +190,7 @@ func (x *index) reset() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.pos, x.evs = nil, nil
+	x.recent = nil
 	clear(x.ids)
 	x.seen, x.any = esdb.Position{}, false
 	x.last, x.lastOK = point{}, false

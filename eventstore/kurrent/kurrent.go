@@ -621,6 +621,9 @@ func (s *Store) readIndexed(ctx context.Context, after eventstore.Position, limi
 		return nil, nil
 	}
 	want := int(min(uint64(limit), uint64(h-after)))
+	if evs, ok := s.idx.recentAfter(after, want); ok {
+		return evs, nil
+	}
 	next := after + 1
 	from, _ := s.idx.at(next)
 	out := make([]eventstore.Event, 0, want)

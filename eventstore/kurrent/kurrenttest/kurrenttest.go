@@ -67,6 +67,7 @@ type Server struct {
 	appends  int // Append calls received
 	sent     int // events sent by reads and subscriptions
 	live     int // subscriptions running
+	allReads int // reads of $all (not subscriptions)
 	stopped  bool
 	stopOnce sync.Once
 }
@@ -205,6 +206,15 @@ func (s *Server) Subscriptions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.subs
+}
+
+// AllReads returns how many reads of $all (not subscriptions) the server
+// has served. Each starts at a position and returns the record there, so a
+// client checking for news gets the record it last saw once more per read.
+func (s *Server) AllReads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.allReads
 }
 
 // LiveSubscriptions returns how many subscriptions are running now.
@@ -696,6 +706,7 @@ func (ss *streamsServer) readAll(o *api.ReadReq_Options, f *filter, stream api.S
 	ao := o.GetAll()
 	count := o.GetCount()
 	s.mu.Lock()
+	s.allReads++
 	var out []*api.ReadResp
 	if o.GetReadDirection() == api.ReadReq_Options_Forwards {
 		// Forwards from a position includes the event at that position.
