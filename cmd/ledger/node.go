@@ -160,8 +160,21 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.svc = ledger.New(n.store, n.keys, ledger.WithLogger(log), ledger.WithAppendObserver(ledgerhttp.AppendObserver(n.reg)))
 	n.sessions = auth.NewSessions(cfg.signin.sessions)
+	exports := export.NewService(export.Source{Store: n.store, Log: n.integrity, Keys: n.keys, Secret: pseudonymKey,
+		HistoryFile: filepath.Join(cfg.dataDir, "integrity", "checkpoints")}, filepath.Join(cfg.dataDir, "exports"))
+	n.svc = ledger.New(n.store, n.keys, ledger.WithLogger(log), ledger.WithAppendObserver(ledgerhttp.AppendObserver(n.reg)),
+		// A granted erasure (or a participant's disposal) ends their web
+		// sessions in the same request, and reaches the research exports
+		// kept here.
+		ledger.WithErasureHook(func(_ context.Context, participantID string) error {
+			n.sessions.EndParticipant(participantID)
+			return nil
+		}),
+		ledger.WithErasureHook(func(ctx context.Context, participantID string) error {
+			_, err := exports.Withdraw(ctx, participantID, "erasure granted or disposal decided for a participant whose rows it held")
+			return err
+		}))
 	var signIn *auth.RelyingParty
 	var link *auth.Link
 	if len(cfg.signin.providers) > 0 {
@@ -197,9 +210,8 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		TrustedProxies:   cfg.trustedProxies,
 		Ready:            n.ready,
 		Receipt:          n.receipt,
-		Exports: export.NewService(export.Source{Store: n.store, Log: n.integrity, Keys: n.keys, Secret: pseudonymKey,
-			HistoryFile: filepath.Join(cfg.dataDir, "integrity", "checkpoints")}, filepath.Join(cfg.dataDir, "exports")),
-		Read: &ledgerhttp.ReadSide{Runner: n.runner, Integrity: n.integrity},
+		Exports:          exports,
+		Read:             &ledgerhttp.ReadSide{Runner: n.runner, Integrity: n.integrity},
 	})
 	if err != nil {
 		return nil, err
