@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/malmo/participation-ledger/auth"
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore/embedded"
 	"github.com/malmo/participation-ledger/integrity"
@@ -143,4 +144,35 @@ func TestExportFromARunningLedger(t *testing.T) {
 	assert.ErrorContains(t, err, "403", "a researcher may not have an auditor export")
 	_, _, err = runLedger(t, "export", "--url", srv.URL, "--kind", "audit", "--out", filepath.Join(t.TempDir(), "y"))
 	assert.ErrorContains(t, err, "--token")
+}
+
+// TestErasureEndsWebSessions: the node wires the erasure hook to the web
+// sessions: a resident's session ends in the request that grants their
+// erasure.
+func TestErasureEndsWebSessions(t *testing.T) {
+	ctx := testCtx(t)
+	n, err := openNode(ctx, nodeConfig{dataDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { n.Close() })
+	intake := domain.Actor{ID: "intake-1", Role: domain.RoleIntake}
+	who, err := n.svc.RegisterParticipant(ctx, intake, rq("reg", domain.RegisterParticipant{Pseudonym: "Lykta", Language: "sv"}))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	n.sessions.Start(rec, httptest.NewRequest("GET", "/", nil), auth.Session{
+		Principal: ledger.Principal{Name: who.ID, Role: domain.RoleParticipant, Participant: who.ID}}, "")
+	again := httptest.NewRequest("GET", "/", nil)
+	for _, c := range rec.Result().Cookies() {
+		again.AddCookie(c)
+	}
+	_, ok := n.sessions.Get(again)
+	require.True(t, ok)
+
+	p := domain.Actor{ID: who.ID, Role: domain.RoleParticipant}
+	req, err := n.svc.RequestErasure(ctx, p, who.ID, rq("er", domain.RequestErasure{Channel: domain.ChannelWeb}))
+	require.NoError(t, err)
+	_, err = n.svc.DecideErasure(ctx, domain.Actor{ID: "admin-1", Role: domain.RoleAdmin}, who.ID,
+		rq("ed", domain.DecideErasure{RequestID: req.ID, Outcome: domain.ErasureGranted, Basis: "GDPR art. 17(1)(a)"}))
+	require.NoError(t, err)
+	_, ok = n.sessions.Get(again)
+	assert.False(t, ok, "the session ended with the erasure")
 }
