@@ -473,6 +473,20 @@ type ExportIssued struct {
 	ManifestHash string `json:"manifest_hash"` // hex SHA-256 of manifest.json
 }
 
+// DSAStatementsSubmitted records one call to the DSA Transparency
+// Database's bulk endpoint (on stream "dsa-submissions"): which statements
+// (puids, the decision ids), where, and what came of it after all retries.
+type DSAStatementsSubmitted struct {
+	SubmissionID string   `json:"submission_id"`
+	Endpoint     string   `json:"endpoint"` // the API URL posted to
+	PUIDs        []string `json:"puids"`
+	Outcome      string   `json:"outcome"`  // "accepted", "refused" (the database's 4xx) or "failed" (no answer, or 5xx after retries)
+	Status       int      `json:"status"`   // HTTP status of the last attempt, 0 if none
+	Attempts     int      `json:"attempts"` // calls made
+	Detail       string   `json:"detail"`   // the database's errors when refused, the last error when failed
+	SubmittedBy  string   `json:"submitted_by"`
+}
+
 // ---- Access (streams "tokens", access-<actor>) ----
 
 // TokenIssued records a bearer token. Only its hash is recorded, never the

@@ -120,6 +120,10 @@ func (e *KeysShredded) stream() string  { return StreamForDisposal(DisposalScope
 func (*ExportIssued) EventType() string { return "ExportIssued" }
 func (e *ExportIssued) stream() string  { return ExportsStream }
 
+// EventType returns "DSAStatementsSubmitted".
+func (*DSAStatementsSubmitted) EventType() string { return "DSAStatementsSubmitted" }
+func (e *DSAStatementsSubmitted) stream() string  { return DSASubmissionsStream }
+
 // EventType returns "TokenIssued".
 func (*TokenIssued) EventType() string { return "TokenIssued" }
 func (e *TokenIssued) stream() string  { return TokensStream }
@@ -202,6 +206,8 @@ func newEvent(typ string) Event {
 		return new(KeysShredded)
 	case "ExportIssued":
 		return new(ExportIssued)
+	case "DSAStatementsSubmitted":
+		return new(DSAStatementsSubmitted)
 	case "TokenIssued":
 		return new(TokenIssued)
 	case "TokenRevoked":
@@ -248,6 +254,7 @@ func registered() []Event {
 		new(DisposalDecided),
 		new(KeysShredded),
 		new(ExportIssued),
+		new(DSAStatementsSubmitted),
 		new(TokenIssued),
 		new(TokenRevoked),
 		new(PersonalDataAccessed),

@@ -159,6 +159,60 @@ func IssueExportEvent(cmd IssueExport) ([]Event, error) {
 		FromPosition: cmd.FromPosition, ToPosition: cmd.ToPosition, Checkpoint: cmd.Checkpoint, ManifestHash: cmd.ManifestHash}}, nil
 }
 
+// Outcomes of a submission to the DSA Transparency Database.
+const (
+	DSAAccepted = "accepted"
+	DSARefused  = "refused"
+	DSAFailed   = "failed"
+)
+
+// RecordDSASubmission records a call to the DSA Transparency Database.
+type RecordDSASubmission struct {
+	SubmissionID string
+	Endpoint     string
+	PUIDs        []string
+	Outcome      string
+	Status       int
+	Attempts     int
+	Detail       string
+	By           Actor
+}
+
+// RecordDSASubmissionEvent decides RecordDSASubmission (stream
+// "dsa-submissions", no state).
+func RecordDSASubmissionEvent(cmd RecordDSASubmission) ([]Event, error) {
+	if err := cmd.By.require("record a DSA submission", RoleModerator, RoleAdmin, RoleSystem); err != nil {
+		return nil, err
+	}
+	if err := checkID("submission id", cmd.SubmissionID); err != nil {
+		return nil, err
+	}
+	if err := checkText("endpoint", cmd.Endpoint, maxShort); err != nil {
+		return nil, err
+	}
+	if len(cmd.PUIDs) == 0 || len(cmd.PUIDs) > 100 {
+		return nil, invalidf("a submission has 1 to 100 statements, not %d", len(cmd.PUIDs))
+	}
+	for _, p := range cmd.PUIDs {
+		if err := checkID("puid", p); err != nil {
+			return nil, err
+		}
+	}
+	switch cmd.Outcome {
+	case DSAAccepted, DSARefused, DSAFailed:
+	default:
+		return nil, invalidf("outcome %q is not accepted, refused or failed", cmd.Outcome)
+	}
+	if cmd.Attempts < 1 || cmd.Status < 0 || cmd.Status > 599 {
+		return nil, invalidf("attempts %d or status %d out of range", cmd.Attempts, cmd.Status)
+	}
+	if err := checkOptionalText("detail", cmd.Detail, maxLong); err != nil {
+		return nil, err
+	}
+	return []Event{&DSAStatementsSubmitted{SubmissionID: cmd.SubmissionID, Endpoint: cmd.Endpoint, PUIDs: slices.Clone(cmd.PUIDs),
+		Outcome: cmd.Outcome, Status: cmd.Status, Attempts: cmd.Attempts, Detail: cmd.Detail, SubmittedBy: cmd.By.ID}}, nil
+}
+
 // RecordAccess records that staff read a subject's personal data.
 type RecordAccess struct {
 	SubjectID string

@@ -681,3 +681,30 @@ func TestApplyNeverFails(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordDSASubmission(t *testing.T) {
+	good := RecordDSASubmission{SubmissionID: "dsa-1", Endpoint: "https://transparency.dsa.ec.europa.eu/api/v1/statements",
+		PUIDs: []string{"d1"}, Outcome: DSAAccepted, Status: 201, Attempts: 1, By: modKim}
+	evs := ok(t)(RecordDSASubmissionEvent(good))
+	assert.Equal(t, DSASubmissionsStream, StreamOf(evs[0]))
+	for name, mutate := range map[string]func(*RecordDSASubmission){
+		"no puids":       func(c *RecordDSASubmission) { c.PUIDs = nil },
+		"101 puids":      func(c *RecordDSASubmission) { c.PUIDs = make([]string, 101) },
+		"blank puid":     func(c *RecordDSASubmission) { c.PUIDs = []string{""} },
+		"no endpoint":    func(c *RecordDSASubmission) { c.Endpoint = "" },
+		"odd outcome":    func(c *RecordDSASubmission) { c.Outcome = "sent" },
+		"no attempt":     func(c *RecordDSASubmission) { c.Attempts = 0 },
+		"status 600":     func(c *RecordDSASubmission) { c.Status = 600 },
+		"no id":          func(c *RecordDSASubmission) { c.SubmissionID = "" },
+		"detail not UTF": func(c *RecordDSASubmission) { c.Detail = "\xff" },
+	} {
+		c := good
+		mutate(&c)
+		_, err := RecordDSASubmissionEvent(c)
+		assert.ErrorIs(t, err, ErrInvalid, name)
+	}
+	c := good
+	c.By = Actor{ID: "p", Role: RoleParticipant}
+	_, err := RecordDSASubmissionEvent(c)
+	assert.ErrorIs(t, err, ErrForbidden)
+}

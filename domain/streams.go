@@ -5,6 +5,9 @@ package domain
 const (
 	TokensStream  = "tokens"
 	ExportsStream = "exports"
+	// DSASubmissionsStream records every submission of statements of
+	// reasons to the DSA Transparency Database.
+	DSASubmissionsStream = "dsa-submissions"
 )
 
 // StreamForProcess is a process's stream (also its survey).

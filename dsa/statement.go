@@ -110,6 +110,20 @@ type Result struct {
 	Restrictions int                 `json:"restrictions"` // restricting decisions seen
 	Statements   []Statement         `json:"-"`            // those the database would accept, in log order
 	HeldBack     []HeldBack          `json:"held_back"`    // the others
+	// Accepted are the puids the database has accepted, by the
+	// DSAStatementsSubmitted events in the log.
+	Accepted map[string]bool `json:"-"`
+}
+
+// Pending returns the statements the database has not accepted yet.
+func (r Result) Pending() []Statement {
+	var out []Statement
+	for _, s := range r.Statements {
+		if !r.Accepted[s.PUID] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Batches splits the statements into bodies of at most MaxBatch.
@@ -148,6 +162,12 @@ func (c *collector) add(ev eventstore.Event) error {
 		c.language[e.CommentID] = e.Language
 	case *domain.StatementPosted:
 		c.language[e.StatementID] = e.Language
+	case *domain.DSAStatementsSubmitted:
+		if e.Outcome == domain.DSAAccepted {
+			for _, p := range e.PUIDs {
+				c.res.Accepted[p] = true
+			}
+		}
 	case *domain.ModerationDecided:
 		if !e.Visibility.Restricts() {
 			return nil
@@ -172,7 +192,8 @@ type Reader interface {
 // returns every restricting decision as a statement, or held back with the
 // database's objections.
 func Collect(ctx context.Context, r Reader, to eventstore.Position) (Result, error) {
-	c := collector{language: map[string]string{}, posted: map[string]map[int]time.Time{}}
+	c := collector{language: map[string]string{}, posted: map[string]map[int]time.Time{},
+		res: Result{Accepted: map[string]bool{}}}
 	for after := eventstore.Position(0); ; {
 		evs, err := r.ReadAll(ctx, after, 4096)
 		if err != nil {

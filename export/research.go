@@ -96,6 +96,7 @@ var idFields = map[string][]string{
 	"DisposalDecided":           {"decided_by"},
 	"KeysShredded":              {},
 	"ExportIssued":              {"requester"},
+	"DSAStatementsSubmitted":    {"submitted_by"},
 	"StatementPosted":           {"author", "registered_by"},
 	"VoteCast":                  {"participant_id", "registered_by"},
 	"ImportStarted":             {"started_by"},

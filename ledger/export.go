@@ -24,3 +24,16 @@ func (s *Service) IssueExport(ctx context.Context, actor domain.Actor, r Request
 		return domain.IssueExportEvent(c)
 	})
 }
+
+// RecordDSASubmission records a call to the DSA Transparency Database on
+// the "dsa-submissions" stream. Command.SubmissionID defaults to an id
+// derived from the idempotency key.
+func (s *Service) RecordDSASubmission(ctx context.Context, actor domain.Actor, r Request[domain.RecordDSASubmission]) (Result, error) {
+	m := metaOf(actor, r)
+	c := r.Command
+	c.By = actor
+	c.SubmissionID = orDefault(c.SubmissionID, m.newID("dsa-submission"))
+	return s.execute(ctx, m, c.SubmissionID, domain.DSASubmissionsStream, nil, func([]domain.Event) ([]domain.Event, error) {
+		return domain.RecordDSASubmissionEvent(c)
+	})
+}

@@ -21,7 +21,7 @@ const exportUsage = `usage:
   ledger export --kind research --out DIR --recipient NAME [--from POS|TIME] [--to POS|TIME] [--process ID] [--data DIR]
   ledger export --resume --out DIR [the same flags as the interrupted run]
   ledger export --url URL --token TOKEN --kind audit|research --out DIR [--from …] [--to …] [--process ID] [--key VERIFIER]
-  ledger export --kind dsa      --out DIR [--data DIR]
+  ledger export --kind dsa      --out DIR [--data DIR] [--dsa-url URL --dsa-token TOKEN]
 
 An auditor export is the log exactly as stored (events.ndjson, one event's
 canonical bytes per line, from position 1), the signed checkpoint it ends at,
@@ -49,7 +49,10 @@ reasons in the DSA Transparency Database's bulk submission format (puid = the
 decision id): statements-001.json, … with at most 100 statements each, ready
 to POST to its /api/v1/statements, and summary.json listing the decisions
 held back because the database's rules would refuse them, and why. A running
-server serves the same through GET /v1/exports/dsa.
+server serves the same through GET /v1/exports/dsa. With --dsa-url and
+--dsa-token the statements the database has not accepted yet are also
+submitted to it (POST URL/api/v1/statements, retried on no answer, 429 and
+5xx), and each call is recorded in the log as DSAStatementsSubmitted.
 `
 
 // cmdExport writes an auditor or research export of a data directory.
@@ -71,12 +74,15 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	remote := fs.String("url", "", "export from the running ledger at this base URL instead of a data directory (LEDGER_URL)")
 	token := fs.String("token", "", "bearer token for --url: an auditor's (audit) or a researcher's (research) (LEDGER_TOKEN)")
+	dsaURL := fs.String("dsa-url", "", "with --kind dsa: submit to the DSA Transparency Database API at this base URL")
+	dsaToken := fs.String("dsa-token", "", "with --dsa-url: the platform's API token")
 	key := fs.String("key", "", "with --url: verifier key (or a file holding it) to check the export against (default: the server's)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if *kind == "dsa" && fs.NArg() == 0 && *out != "" && *remote == "" {
-		return exportDSA(ctx, *data, *storeURL, user, pass, *out, stdout)
+		return exportDSA(ctx, dsaExport{data: *data, storeURL: *storeURL, user: user, pass: pass, out: *out,
+			url: *dsaURL, token: *dsaToken, requester: *requester}, stdout)
 	}
 	if fs.NArg() > 0 || *out == "" {
 		fs.Usage()
