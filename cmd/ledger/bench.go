@@ -52,9 +52,8 @@ func cmdBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
+	if err := needFlags(fs, 0); err != nil {
+		return err
 	}
 	var ids []string
 	if *only != "" {

@@ -124,10 +124,18 @@ func TestBadValuesNameWhatIsValid(t *testing.T) {
 	}{
 		{[]string{"replay", "--data", data, "--model", "foo"}, `--model "foo": want one of processes, submissions, trails, queue, transparency, participation, actors, dialogue`},
 		{[]string{"replay", "--data", data}, `--model "": want one of processes,`},
-		{[]string{"export", "--data", data, "--kind", "everything", "--out", t.TempDir()}, `--kind "everything": want audit or research`},
+		{[]string{"export", "--data", data, "--kind", "everything", "--out", t.TempDir()}, `--kind "everything": want audit, research or dsa`},
 		{[]string{"nope"}, `unknown command "nope"; the commands are adopt, bench, demo, export,`},
 		{[]string{"token", "mint"}, `unknown subcommand "mint"; want create`},
 		{[]string{"import", "csv"}, `unknown subcommand "csv"; want polis`},
+		{[]string{"token", "create", "--data", data, "--role", "boss", "--name", "x"}, `--role "boss": want one of participant, intake, moderator, official, auditor, researcher, admin`},
+		{[]string{"token", "create", "--data", data, "--role", "admin"}, `--name is required (see ledger help token)`},
+		{[]string{"export", "--data", data, "--kind", "audit"}, `--out is required (see ledger help export)`},
+		{[]string{"migrate", "--from", data}, `--to is required`},
+		{[]string{"migrate", "--from", data, "--to", t.TempDir(), "--page", "0"}, `--page 0: want 1 to `},
+		{[]string{"import", "polis", "--data", data, "--process-title", "T"}, `ledger import polis needs 1 argument(s), found 0 (see ledger help import)`},
+		{[]string{"verify", "--receipt", "r.json", "--export", "x"}, `--receipt is checked on its own`},
+		{[]string{"key", "--data", data, "extra"}, `unexpected argument "extra"`},
 	} {
 		_, _, err := runLedger(t, c.args...)
 		require.Error(t, err, c.args)

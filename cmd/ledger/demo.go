@@ -35,9 +35,8 @@ func cmdDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
+	if err := needFlags(fs, 0); err != nil {
+		return err
 	}
 	if *size != string(demo.Small) && *size != string(demo.Normal) {
 		return fmt.Errorf("--size %q: want small or normal: %w", *size, errUsage)

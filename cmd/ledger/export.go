@@ -80,16 +80,15 @@ func cmdExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if *kind == "dsa" && fs.NArg() == 0 && *out != "" && *remote == "" {
+	if err := needFlags(fs, 0, "out"); err != nil {
+		return err
+	}
+	if *kind == "dsa" && *remote == "" {
 		return exportDSA(ctx, dsaExport{data: *data, storeURL: *storeURL, user: user, pass: pass, out: *out,
 			url: *dsaURL, token: *dsaToken, requester: *requester}, stdout)
 	}
-	if fs.NArg() > 0 || *out == "" {
-		fs.Usage()
-		return errUsage
-	}
 	if *kind != string(export.Audit) && *kind != string(export.Research) {
-		return usagef("--kind %q: want %s or %s", *kind, export.Audit, export.Research)
+		return usagef("--kind %q: want %s, %s or dsa (dsa: from a data directory)", *kind, export.Audit, export.Research)
 	}
 	if *remote != "" {
 		if *resume || *recipient != "" {

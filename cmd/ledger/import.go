@@ -41,9 +41,8 @@ func cmdImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || *title == "" {
-		fs.Usage()
-		return errUsage
+	if err := needFlags(fs, 1, "process-title"); err != nil {
+		return err
 	}
 	conv, err := polis.Read(fs.Arg(0))
 	if err != nil {

@@ -19,9 +19,8 @@ func cmdKey(_ context.Context, args []string, getenv env, stdout, stderr io.Writ
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
+	if err := needFlags(fs, 0); err != nil {
+		return err
 	}
 	v, err := integrity.KeyVerifier(*data, opts()...)
 	if err != nil {

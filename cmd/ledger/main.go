@@ -155,6 +155,25 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// needFlags is the usage error, naming what is wrong, for a command that
+// got other than args positional arguments or lacks a required flag.
+func needFlags(fs *flag.FlagSet, args int, required ...string) error {
+	full := strings.TrimPrefix(fs.Name(), "ledger ")
+	cmd, _, _ := strings.Cut(full, " ")
+	if fs.NArg() > args {
+		return usagef("unexpected argument %q (flags go before arguments; see ledger help %s)", fs.Arg(args), cmd)
+	}
+	if fs.NArg() < args {
+		return usagef("ledger %s needs %d argument(s), found %d (see ledger help %s)", full, args, fs.NArg(), cmd)
+	}
+	for _, n := range required {
+		if f := fs.Lookup(n); f != nil && f.Value.String() == "" {
+			return usagef("--%s is required (see ledger help %s)", n, cmd)
+		}
+	}
+	return nil
+}
+
 // usagef is a usage error (exit status 2) with a message that names what
 // is valid.
 func usagef(format string, args ...any) error {

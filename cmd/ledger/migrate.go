@@ -60,9 +60,11 @@ func cmdMigrate(ctx context.Context, args []string, getenv env, stdout, stderr i
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || *from == "" || *to == "" || *page < 1 || *page > eventstore.MaxReadLimit {
-		fs.Usage()
-		return errUsage
+	if err := needFlags(fs, 0, "from", "to"); err != nil {
+		return err
+	}
+	if *page < 1 || *page > eventstore.MaxReadLimit {
+		return usagef("--page %d: want 1 to %d", *page, eventstore.MaxReadLimit)
 	}
 	if *from == *to {
 		return errors.New("migrate: --from and --to are the same")

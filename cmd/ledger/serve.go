@@ -32,8 +32,8 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("serve takes no arguments, found %q", fs.Arg(0))
+	if err := needFlags(fs, 0); err != nil {
+		return err
 	}
 	if *rate < 0 {
 		return usagef("--rate %v: want 0 (no limit) or more", *rate)

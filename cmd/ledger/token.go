@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -15,6 +17,10 @@ import (
 	"github.com/malmo/participation-ledger/ledger"
 	"github.com/malmo/participation-ledger/privacy"
 )
+
+// tokenRoles are the roles a token can hold (not the system's own).
+var tokenRoles = []string{string(domain.RoleParticipant), string(domain.RoleIntake), string(domain.RoleModerator),
+	string(domain.RoleOfficial), string(domain.RoleAuditor), string(domain.RoleResearcher), string(domain.RoleAdmin)}
 
 // cmdToken issues a bearer token on a ledger that is not being served (the
 // store is opened exclusively). This is how the first admin token is made;
@@ -38,9 +44,11 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || *role == "" || *name == "" {
-		fs.Usage()
-		return errUsage
+	if err := needFlags(fs, 0, "role", "name"); err != nil {
+		return err
+	}
+	if !slices.Contains(tokenRoles, *role) {
+		return usagef("--role %q: want one of %s", *role, strings.Join(tokenRoles, ", "))
 	}
 	if domain.Role(*role) == domain.RoleParticipant && *participantID == "" {
 		return errors.New("a participant token needs --participant")

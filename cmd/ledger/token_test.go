@@ -40,5 +40,5 @@ func TestTokenCreate(t *testing.T) {
 	err = run(context.Background(), []string{"token", "create", "--data", dir, "--role", "participant", "--name", "x"}, getenv, &out, &errOut)
 	assert.Error(t, err, "a participant token needs --participant")
 	err = run(context.Background(), []string{"token", "create", "--data", dir, "--role", "wizard", "--name", "x"}, getenv, &out, &errOut)
-	assert.ErrorIs(t, err, domain.ErrInvalid)
+	assert.ErrorIs(t, err, errUsage, "a usage error that lists the roles (cli_test.go)")
 }

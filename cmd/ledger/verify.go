@@ -54,9 +54,11 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || *exportDir != "" && *receipt != "" || *receipt != "" && *since != "" {
-		fs.Usage()
-		return errUsage
+	if err := needFlags(fs, 0); err != nil {
+		return err
+	}
+	if *receipt != "" && (*exportDir != "" || *since != "") {
+		return usagef("--receipt is checked on its own: not with --export or --since")
 	}
 	key, err := verifierKeyArg(*keyArg)
 	if err != nil {
