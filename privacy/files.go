@@ -63,6 +63,16 @@ func Open(dir string) (*Keys, error) {
 	return New(v), nil
 }
 
+// Files returns the vault of key files in dir (creating dir if needed),
+// for copying keys into it.
+func Files(dir string) (Vault, error) {
+	v, err := openFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 func openFiles(dir string) (*files, error) {
 	if err := durable.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("privacy: %w", err)

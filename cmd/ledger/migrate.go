@@ -15,6 +15,8 @@ import (
 
 	"github.com/malmo/participation-ledger/durable"
 	"github.com/malmo/participation-ledger/eventstore"
+	"github.com/malmo/participation-ledger/eventstore/kurrent"
+	"github.com/malmo/participation-ledger/privacy"
 )
 
 const migrateUsage = `usage:
@@ -125,6 +127,11 @@ func (m *migration) run(ctx context.Context) (err error) {
 		return fmt.Errorf("migrate: source: %w", err)
 	}
 	defer func() { err = errors.Join(err, ignoreClosed(src.Close())) }()
+	if ks, ok := src.(*kurrent.Store); ok && !isStoreURL(m.to) {
+		if err := m.copyVaultKeys(ks.Vault()); err != nil {
+			return err
+		}
+	}
 	opened, err := m.open(ctx, m.to, false)
 	if err != nil {
 		return fmt.Errorf("migrate: target: %w", err)
@@ -306,6 +313,37 @@ func (m *migration) copySecrets() error {
 		}
 	}
 	fmt.Fprintf(m.out, "migrate: copied %d secret files from %s (%d already there)\n", len(todo), from, len(files)-len(todo))
+	return nil
+}
+
+// copyVaultKeys copies the data keys that KurrentDB holds (nodes on
+// KurrentDB keep them there, see openKeys) into the target's key files,
+// shredded subjects as tombstones.
+func (m *migration) copyVaultKeys(v *kurrent.Vault) error {
+	dst, err := privacy.Files(filepath.Join(m.to, "keys"))
+	if err != nil {
+		return fmt.Errorf("migrate: data keys: %w", err)
+	}
+	live, gone := 0, 0
+	err = v.Each(func(subject string, key []byte, labels privacy.Labels, shredded bool) error {
+		if shredded {
+			gone++
+			return dst.Shred(subject)
+		}
+		stored, err := dst.Create(subject, key, labels)
+		if err != nil {
+			return fmt.Errorf("%s: %w", subject, err)
+		}
+		if !bytes.Equal(stored, key) {
+			return fmt.Errorf("refusing: the target holds another key for %s", subject)
+		}
+		live++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("migrate: data keys: %w", err)
+	}
+	fmt.Fprintf(m.out, "migrate: copied %d data keys and %d shreddings from KurrentDB\n", live, gone)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -319,4 +320,54 @@ func TestMigrateRefuses(t *testing.T) {
 	// A mistyped source is not created.
 	_, err = migrate(ctx, "--from", filepath.Join(t.TempDir(), "nope"), "--to", srv.URL())
 	require.ErrorContains(t, err, "not a ledger data directory")
+}
+
+// TestMigrateBackTakesKeysFromKurrent: a node that served on KurrentDB
+// moved its data keys into the database; migrating back to a data
+// directory brings them (and the shreddings) along.
+func TestMigrateBackTakesKeysFromKurrent(t *testing.T) {
+	ctx := testCtx(t)
+	srv := startFake(t)
+	a, c := t.TempDir(), filepath.Join(t.TempDir(), "copy")
+	seedDataDir(t, ctx, a, 0)
+	out, err := migrate(ctx, "--from", a, "--to", srv.URL())
+	require.NoError(t, err, out)
+
+	// Serving a on KurrentDB moves its key files into the database.
+	st, err := kurrent.Open(ctx, srv.URL())
+	require.NoError(t, err)
+	_, err = openKeys(a, st, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	left, err := os.ReadDir(filepath.Join(a, "keys"))
+	require.NoError(t, err)
+	require.Empty(t, left)
+	var live, gone []string
+	require.NoError(t, st.Vault().Each(func(s string, _ []byte, _ privacy.Labels, shredded bool) error {
+		if shredded {
+			gone = append(gone, s)
+		} else {
+			live = append(live, s)
+		}
+		return nil
+	}))
+	require.NotEmpty(t, live)
+	require.NotEmpty(t, gone, "the seed disposes of a participant")
+
+	out, err = migrate(ctx, "--from", srv.URL(), "--to", c, "--keys-from", a)
+	require.NoError(t, err, out)
+	require.Contains(t, out, fmt.Sprintf("copied %d data keys and %d shreddings from KurrentDB", len(live), len(gone)))
+	files, err := privacy.Files(filepath.Join(c, "keys"))
+	require.NoError(t, err)
+	for _, s := range live {
+		want, err := st.Vault().Key(s)
+		require.NoError(t, err)
+		got, err := files.Key(s)
+		require.NoError(t, err)
+		require.Equal(t, want, got, s)
+	}
+	for _, s := range gone {
+		_, err := files.Key(s)
+		require.ErrorIs(t, err, privacy.ErrShredded, s)
+	}
+	require.NoError(t, st.Close())
 }

@@ -61,6 +61,7 @@ type nodeConfig struct {
 	metricsElsewhere bool
 	trustedProxies   []netip.Prefix // reverse proxies whose Forwarded header names the client
 	signin           signinConfig
+	kurrentOpts      []kurrent.Option // tests: e.g. a namespace on a shared server
 }
 
 // storeFlags registers --store (LEDGER_STORE) and reads the KurrentDB
@@ -84,6 +85,12 @@ func openStore(ctx context.Context, dataDir, url, user, pass string, log *slog.L
 	if !strings.HasPrefix(url, "esdb://") && !strings.HasPrefix(url, "esdb+discover://") && !strings.HasPrefix(url, "kurrentdb://") {
 		return nil, fmt.Errorf("--store %q: want an esdb:// connection string, or nothing for the embedded store", url)
 	}
+	return openKurrent(ctx, dataDir, url, user, pass, log)
+}
+
+// openKurrent opens the KurrentDB store named by url for dataDir (where it
+// keeps its Position index).
+func openKurrent(ctx context.Context, dataDir, url, user, pass string, log *slog.Logger, extra ...kurrent.Option) (eventstore.Store, error) {
 	opts := []kurrent.Option{kurrent.WithLogger(log)}
 	if dataDir != "" {
 		// The Position index on disk: a restart reads only what is new.
@@ -92,7 +99,7 @@ func openStore(ctx context.Context, dataDir, url, user, pass string, log *slog.L
 	if user != "" {
 		opts = append(opts, kurrent.WithCredentials(user, pass))
 	}
-	return kurrent.Open(ctx, url, opts...)
+	return kurrent.Open(ctx, url, append(opts, extra...)...)
 }
 
 // openKeys opens the participants' data keys: in DATA/keys beside the
@@ -134,8 +141,12 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	}()
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if n.store, err = openStore(ctx, cfg.dataDir, cfg.storeURL, cfg.kurrentUser, cfg.kurrentPass, log,
-		embedded.WithMetrics(n.reg)); err != nil {
+	if len(cfg.kurrentOpts) > 0 {
+		n.store, err = openKurrent(ctx, cfg.dataDir, cfg.storeURL, cfg.kurrentUser, cfg.kurrentPass, log, cfg.kurrentOpts...)
+	} else {
+		n.store, err = openStore(ctx, cfg.dataDir, cfg.storeURL, cfg.kurrentUser, cfg.kurrentPass, log, embedded.WithMetrics(n.reg))
+	}
+	if err != nil {
 		return nil, err
 	}
 	if n.keys, err = openKeys(cfg.dataDir, n.store, log); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/malmo/participation-ledger/bench"
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/eventstore"
+	"github.com/malmo/participation-ledger/eventstore/kurrent"
 	"github.com/malmo/participation-ledger/eventstore/kurrent/kurrenttest"
 	"github.com/malmo/participation-ledger/integrity"
 	"github.com/malmo/participation-ledger/ledger"
@@ -34,10 +35,10 @@ type scaleNode struct {
 	srv *httptest.Server
 }
 
-func startScaleNode(t *testing.T, ctx context.Context, url, dir, signingKey string) *scaleNode {
+func startScaleNode(t *testing.T, ctx context.Context, url, dir, signingKey string, opts ...kurrent.Option) *scaleNode {
 	t.Helper()
 	n, err := openNode(ctx, nodeConfig{
-		dataDir: dir, storeURL: url,
+		dataDir: dir, storeURL: url, kurrentOpts: opts,
 		integrityOpt: []integrity.Option{integrity.WithSigningKeyFile(signingKey), integrity.WithCheckpointInterval(10 * time.Millisecond)},
 	})
 	require.NoError(t, err)
@@ -116,8 +117,21 @@ func (s *scaleNode) readModels(t *testing.T) (eventstore.Position, map[string]st
 // acknowledged by one shows up in the other's live feed; once quiet, both
 // have the same read models, Merkle root and signed checkpoint.
 func TestScaleOut(t *testing.T) {
+	testScaleOut(t, startFake(t).URL())
+}
+
+// TestScaleOutLive runs the two-node test against a real KurrentDB (in a
+// namespace of its own).
+func TestScaleOutLive(t *testing.T) {
+	url := os.Getenv("LEDGER_TEST_KURRENT_URL")
+	if url == "" {
+		t.Skip("LEDGER_TEST_KURRENT_URL is not set")
+	}
+	testScaleOut(t, url, kurrent.WithNamespace(fmt.Sprintf("scaleout-%d-", time.Now().UnixNano())))
+}
+
+func testScaleOut(t *testing.T, url string, opts ...kurrent.Option) {
 	ctx := testCtx(t)
-	srv := startFake(t)
 	secrets := t.TempDir()
 	_, err := integrity.KeyVerifier(secrets)
 	require.NoError(t, err)
@@ -129,7 +143,7 @@ func TestScaleOut(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), name)
 		require.NoError(t, os.MkdirAll(dir, 0o700))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "pseudonym.key"), pseudonymKey, 0o600))
-		nodes = append(nodes, startScaleNode(t, ctx, srv.URL(), dir, signingKey))
+		nodes = append(nodes, startScaleNode(t, ctx, url, dir, signingKey, opts...))
 	}
 	a, b := nodes[0], nodes[1]
 

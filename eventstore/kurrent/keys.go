@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -305,9 +306,73 @@ func (v *Vault) Shred(subjects ...string) error {
 // (a disposal is rare; the ledger reads the whole log for it anyway), then
 // checking which of the matching subjects still have a key.
 func (v *Vault) Subjects(label, value string) ([]string, error) {
+	recs, err := v.keyEvents()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rec := range recs {
+		if rec.Labels[label] != value {
+			continue
+		}
+		_, err := v.Key(rec.Subject)
+		switch {
+		case errors.Is(err, privacy.ErrShredded), errors.Is(err, privacy.ErrNoKey):
+		case err != nil:
+			return nil, err
+		default:
+			out = append(out, rec.Subject)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Each calls f for every subject the vault knows, sorted: with its key
+// and labels while it has one, with shredded true once it was shredded
+// (known from its key event until a scavenge, and from the shred log).
+// It is for copying the keys to another vault (ledger migrate).
+func (v *Vault) Each(f func(subject string, key []byte, labels privacy.Labels, shredded bool) error) error {
+	recs, err := v.keyEvents()
+	if err != nil {
+		return err
+	}
+	labels := map[string]privacy.Labels{}
+	for _, r := range recs {
+		labels[r.Subject] = r.Labels
+	}
+	shredded, err := v.shredLogSubjects()
+	if err != nil {
+		return err
+	}
+	for _, s := range shredded {
+		if _, ok := labels[s]; !ok {
+			labels[s] = nil
+		}
+	}
+	for _, s := range slices.Sorted(maps.Keys(labels)) {
+		key, err := v.Key(s)
+		switch {
+		case errors.Is(err, privacy.ErrShredded):
+			err = f(s, nil, nil, true)
+		case errors.Is(err, privacy.ErrNoKey):
+			continue // announced, never made (or not yet)
+		case err == nil:
+			err = f(s, key, labels[s], false)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyEvents reads every key event in $all, one per subject.
+func (v *Vault) keyEvents() ([]keyRecord, error) {
 	ctx := context.Background()
 	prefix := v.s.cfg.ns + keyPrefix
-	set := map[string]bool{}
+	seen := map[string]bool{}
+	var out []keyRecord
 	var from esdb.AllPosition = esdb.Start{}
 	var last *esdb.Position
 	for {
@@ -327,28 +392,42 @@ func (v *Vault) Subjects(label, value string) ([]string, error) {
 				continue
 			}
 			var rec keyRecord
-			if json.Unmarshal(r.Data, &rec) == nil && rec.Labels[label] == value {
-				set[rec.Subject] = true
+			if json.Unmarshal(r.Data, &rec) == nil && rec.Subject != "" && !seen[rec.Subject] {
+				seen[rec.Subject] = true
+				out = append(out, rec)
 			}
 		}
 		if n == 0 || len(got) < v.s.cfg.page {
-			break
+			return out, nil
 		}
 		from = *last
 	}
+}
+
+// shredLogSubjects reads every subject ever announced in the shred log.
+func (v *Vault) shredLogSubjects() ([]string, error) {
 	var out []string
-	for s := range set {
-		_, err := v.Key(s)
-		switch {
-		case errors.Is(err, privacy.ErrShredded), errors.Is(err, privacy.ErrNoKey):
-		case err != nil:
-			return nil, err
-		default:
-			out = append(out, s)
+	var next uint64
+	for {
+		got, err := v.s.rawRead(context.Background(), v.s.cfg.ns+shredLog, esdb.Forwards, esdb.Revision(next), uint64(v.s.cfg.page))
+		if code(err) == esdb.ErrorCodeResourceNotFound {
+			return out, nil
+		}
+		if err != nil {
+			return nil, wrap("reading the shred log", err)
+		}
+		for _, r := range got {
+			var rec shredRecord
+			if err := json.Unmarshal(r.Data, &rec); err != nil {
+				return nil, fmt.Errorf("kurrent: shred log event %d: %w", r.EventNumber, err)
+			}
+			out = append(out, rec.Subjects...)
+			next = r.EventNumber + 1
+		}
+		if len(got) < v.s.cfg.page {
+			return out, nil
 		}
 	}
-	slices.Sort(out)
-	return out, nil
 }
 
 // rawRead reads a stream without numbering its events (key streams and the
