@@ -22,7 +22,7 @@ import (
 // and stream do not start with '$'. That definition depends only on the
 // contents of $all, so every ledger process reading the same cluster
 // computes the same Positions, and a restarted process recomputes them by
-// reading $all again. (It also requires that ledger streams are never
+// reading $all again (or only its new part, from a verified index file). (It also requires that ledger streams are never
 // deleted, truncated or scavenged: removing an event from $all would
 // renumber every later one. The ledger never deletes; operators must not
 // set $maxAge/$maxCount/$tb on ledger streams.)

@@ -6,9 +6,11 @@
 // the ledger's metadata, schema version and recorded-at time travel as the
 // Kurrent event's JSON metadata. The ledger's dense global Position is the
 // ordinal of an event among the non-system events of $all (see index.go);
-// each Store keeps that mapping in memory, built by reading $all at Open and
-// kept current by a filtered $all subscription that resubscribes from the
-// last position it saw whenever it is dropped.
+// each Store keeps that mapping in memory — and, with WithIndexFile, on disk,
+// so that Open reads only what is new (persist.go) — kept current by a
+// filtered $all subscription that resubscribes from the last position it saw
+// whenever it is dropped. Store.Vault keeps the participants' data keys in
+// the same database, shared by every ledger node (keys.go).
 //
 // Append retry policy: an append that fails ambiguously (deadline,
 // Unavailable, Aborted, lost connection: the write may or may not have been
