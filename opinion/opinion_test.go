@@ -3,6 +3,7 @@ package opinion_test
 import (
 	"encoding/csv"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -312,6 +313,69 @@ func BenchmarkGroups60k(b *testing.B) {
 		r := opinion.Compute(m, opinion.Options{})
 		if len(r.Groups) < 2 {
 			b.Fatal(fmt.Sprint("groups: ", len(r.Groups)))
+		}
+	}
+}
+
+// TestSmallAndDegenerate: tiny and degenerate matrices give an answer
+// without NaN (no votes, one voter, everyone alike, everything moderated
+// out, random small ones).
+func TestSmallAndDegenerate(t *testing.T) {
+	cases := map[string]*opinion.Matrix{"empty": opinion.NewMatrix(0, 0), "no votes": opinion.NewMatrix(5, 5)}
+	one := opinion.NewMatrix(3, 4)
+	one.Set(1, 2, opinion.Agree)
+	cases["one vote"] = one
+	alike := opinion.NewMatrix(30, 8)
+	for p := range 30 {
+		for s := range 8 {
+			alike.Set(p, s, opinion.Agree)
+		}
+	}
+	cases["everyone alike"] = alike
+	moderated := opinion.NewMatrix(20, 6)
+	for p := range 20 {
+		for s := range 6 {
+			moderated.Set(p, s, (p+s)%3-1)
+			moderated.ModerateOut(s)
+		}
+	}
+	cases["all moderated out"] = moderated
+	r := rand.New(rand.NewPCG(9, 9))
+	for i := range 20 {
+		np, ns := 1+r.IntN(40), 1+r.IntN(12)
+		m := opinion.NewMatrix(np, ns)
+		for range r.IntN(np*ns + 1) {
+			m.Set(r.IntN(np), r.IntN(ns), r.IntN(3)-1)
+		}
+		if r.IntN(3) == 0 {
+			m.ModerateOut(r.IntN(ns))
+		}
+		cases[fmt.Sprint("random ", i)] = m
+	}
+	for name, m := range cases {
+		res := opinion.Compute(m, opinion.Options{})
+		assert.LessOrEqual(t, len(res.Groups), 5, name)
+		finite := func(xs ...float64) {
+			for _, x := range xs {
+				assert.False(t, math.IsNaN(x) || math.IsInf(x, 0), "%s: %v", name, xs)
+			}
+		}
+		for _, p := range res.Participants {
+			finite(p.X, p.Y)
+		}
+		members := 0
+		for _, g := range res.Groups {
+			finite(g.X, g.Y)
+			assert.Positive(t, g.Members, name)
+			members += g.Members
+			for _, rep := range g.Representative {
+				finite(rep.P, rep.PTest, rep.Repness, rep.RepnessTest)
+			}
+		}
+		assert.Equal(t, res.InConversation, members, name)
+		finite(res.Silhouette)
+		for _, s := range res.Statements {
+			finite(s.AgreeConsensus, s.DisagreeConsensus)
 		}
 	}
 }
