@@ -15,6 +15,7 @@ import (
 	"github.com/malmo/participation-ledger/eventstore/memory"
 	"github.com/malmo/participation-ledger/ledger"
 	"github.com/malmo/participation-ledger/privacy"
+	"github.com/malmo/participation-ledger/projections"
 )
 
 // TestEveryDemoRestrictionPasses seeds the demo as `ledger demo` does
@@ -36,18 +37,28 @@ func TestEveryDemoRestrictionPasses(t *testing.T) {
 	evs, err := store.ReadAll(ctx, 0, eventstore.MaxReadLimit)
 	require.NoError(t, err)
 	decisions, restrictions := 0, 0
+	report := projections.NewTransparency()
 	for _, e := range evs {
+		de, err := domain.Decode(e.Type, e.Version, e.Data)
+		require.NoError(t, err)
+		report.Apply(e, de)
 		if e.Type != "ModerationDecided" {
 			continue
 		}
 		assert.Equal(t, 2, e.Version, "the demo writes the current version")
-		de, err := domain.Decode(e.Type, e.Version, e.Data)
-		require.NoError(t, err)
 		decisions++
 		if de.(*domain.ModerationDecided).Visibility.Restricts() {
 			restrictions++
 		}
 	}
+
+	// The transparency report shows current categories only.
+	byCategory := report.Report(projections.ReportQuery{}).ByCategory
+	require.NotEmpty(t, byCategory)
+	for c := range byCategory {
+		assert.NotEmpty(t, domain.Category(c).DSA(), "report category %q is not a current DSA category", c)
+	}
+	t.Logf("report by category: %v", byCategory)
 
 	res, err := dsa.Collect(ctx, store, 0)
 	require.NoError(t, err)
