@@ -318,6 +318,11 @@ func plan(ctx context.Context, src Source, opt Options) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.To.Pos > head {
+		// A position past the head is a mistake, not "everything": say so
+		// rather than export less than was asked for.
+		return nil, fmt.Errorf("%w: to position %d is beyond the last event, position %d", ErrInvalid, opt.To.Pos, head)
+	}
 	to, err := resolve(opt.To, head)
 	if err != nil {
 		return nil, err

@@ -157,6 +157,10 @@ func TestBadValuesNameWhatIsValid(t *testing.T) {
 	assert.Equal(t, "--to 99999 is beyond the last event, position 3", errorLine(err))
 	_, _, err = runLedger(t, "replay", "--data", data, "--model", "overview", "--to", "3")
 	assert.NoError(t, err)
+	// So is export --to beyond the head.
+	_, _, err = runLedger(t, "export", "--data", data, "--kind", "audit", "--to", "99999", "--out", filepath.Join(t.TempDir(), "x"))
+	require.Error(t, err)
+	assert.Contains(t, errorLine(err), "to position 99999 is beyond the last event, position 3")
 }
 
 // syncBuffer is written by a server goroutine and read by the test.
