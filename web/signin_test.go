@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -111,8 +112,18 @@ func newSigninNode(t *testing.T) *signinNode {
 	link, err := auth.NewLink([]byte("link-key-0123456789abcdef0123456789"), store)
 	require.NoError(t, err)
 	n.sessions = auth.NewSessions(auth.SessionConfig{Now: n.sClock.now})
+	receipt := func(ctx context.Context, ev ledger.Appended) (any, error) {
+		if _, err := integ.WaitFor(ctx, ev.Position); err != nil {
+			return nil, err
+		}
+		evs, err := store.ReadAll(ctx, ev.Position-1, 1)
+		if err != nil || len(evs) != 1 {
+			return nil, fmt.Errorf("event at %d: %v", ev.Position, err)
+		}
+		return integ.Receipt(evs[0])
+	}
 	pages, err := web.New(web.Config{Service: svc, Store: store, Runner: runner, Integrity: integ,
-		Sessions: n.sessions, SignIn: rp, Link: link, Live: ledgerhttp.LiveFeed(runner.Hub(), nil)})
+		Sessions: n.sessions, SignIn: rp, Link: link, Live: ledgerhttp.LiveFeed(runner.Hub(), nil), Receipt: receipt})
 	require.NoError(t, err)
 	api, err := ledgerhttp.NewServer(ledgerhttp.Config{Service: svc, Mount: pages.Mount, Sessions: n.sessions})
 	require.NoError(t, err)
@@ -240,9 +251,9 @@ func TestSignInBrowser(t *testing.T) {
 	b.base = n.url
 
 	var participant string
+	res := session(t, ctx) // the resident's browser, used by two subtests
 	t.Run("a resident signs up, signs out, and signs in again as the same participant", func(t *testing.T) {
 		b.t = t
-		res := session(t, ctx)
 		b.page(res, "/signin", "signin-sv")
 		b.atProvider(res, "eid")
 		b.accessible(res, "dev-provider-login")
@@ -303,6 +314,103 @@ func TestSignInBrowser(t *testing.T) {
 		b.pick(res, "19900101-1234")
 		assert.Equal(t, "/my", b.location(res).Path, "no second sign-up")
 		assert.Equal(t, participant, b.text(res, "#my-participant"))
+	})
+
+	t.Run("the own page: contributions, decisions with reasons, answers, receipts, appeal, consent, download, erasure", func(t *testing.T) {
+		b.t = t
+		require.NotEmpty(t, participant)
+		must := func(res ledger.Result, err error) ledger.Result {
+			t.Helper()
+			require.NoError(t, err)
+			return res
+		}
+		me := domain.Actor{ID: participant, Role: domain.RoleParticipant}
+		accepts := []domain.ContributionKind{domain.AcceptsSubmissions, domain.AcceptsComments, domain.AcceptsSupport}
+		process := must(n.svc.OpenProcess(n.ctx, official, rq("own-p", domain.OpenProcess{
+			Title: domain.Text{Sv: "Trygga skolvägar", En: "Safe routes to school"}, Kind: domain.KindProposal,
+			OwnerBody: "Tekniska nämnden", CaseNumber: "TN-2025-0042", Administrations: []string{"Fastighets- och gatukontoret"},
+			Phases:         []domain.Phase{{Name: "förslag", StartsAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Accepts: accepts}},
+			ModerationMode: domain.ModerationPost, PolicyReference: "Malmö stads riktlinjer för dialog 2023",
+		}))).ID
+		hidden := must(n.svc.ReceiveSubmission(n.ctx, me, process, rq("own-s1", domain.ReceiveSubmission{Language: "sv",
+			Title: "Stäng Amiralsgatan för bilar", Body: "Namngiven tjänsteperson är inkompetent."}))).ID
+		answered := must(n.svc.ReceiveSubmission(n.ctx, me, process, rq("own-s2", domain.ReceiveSubmission{Language: "sv",
+			Title: "Övergångsställe vid Sofielundsskolan", Body: "Barnen korsar en bred gata utan övergångsställe."}))).ID
+		decision := must(n.svc.DecideModeration(n.ctx, modA, domain.ItemSubmission, hidden, rq("own-d1", domain.DecideModeration{
+			ContentVersion: 1, Visibility: domain.VisibilityDisabled, Ground: domain.GroundIncompatible,
+			PolicyClause: "Riktlinjerna 4.2 (personangrepp)", Category: domain.CategoryIllegalOrHarmfulSpeech,
+			GroundExplanation: "Riktlinjerna förbjuder personangrepp.", Explanation: hideReason,
+			AutomatedDecision: domain.AutomatedNot, Source: domain.SourceOwnInitiative}))).ID
+		must(n.svc.ForwardSubmission(n.ctx, official, answered, rq("own-fw", domain.ForwardSubmission{
+			To: "Fastighets- och gatukontoret", CaseNumber: "FGK-2025-0107"})))
+		must(n.svc.PublishResponse(n.ctx, official, answered, rq("own-r", domain.PublishResponse{
+			Body: "Ett övergångsställe byggs under våren.", ResponsibleBody: "Tekniska nämnden",
+			DecisionReference: decisionRef, Outcome: domain.OutcomeApproved})))
+		n.caughtUp()
+
+		b.open(res, "/my")
+		hiddenItem := b.text(res, "#item-"+hidden)
+		assert.Contains(t, hiddenItem, "Stäng Amiralsgatan för bilar")
+		assert.Contains(t, hiddenItem, "Dolt")
+		assert.Contains(t, hiddenItem, hideReason, "the full statement of reasons")
+		assert.Contains(t, hiddenItem, "Riktlinjerna 4.2 (personangrepp)")
+		assert.Contains(t, hiddenItem, "Riktlinjerna förbjuder personangrepp.")
+		answeredItem := b.text(res, "#item-"+answered)
+		assert.Contains(t, answeredItem, "Besvarat")
+		assert.Contains(t, answeredItem, "Ett övergångsställe byggs under våren.")
+		assert.Contains(t, answeredItem, decisionRef)
+		assert.Contains(t, answeredItem, "Fastighets- och gatukontoret")
+		assert.Equal(t, 3, eval[int](b, res, `document.querySelectorAll('#receipts tbody tr').length`), "registration and two proposals")
+		b.accessible(res, "my-full-sv")
+		b.shot(res, "my-full-sv")
+
+		// A receipt of one's own write, for `ledger verify --receipt`.
+		receipt := await[map[string]any](b, res, `fetch(document.querySelector('#receipts a[download]').href).then(r => r.json())`)
+		assert.Contains(t, receipt, "leaf_index")
+		assert.NotEmpty(t, receipt["checkpoint"])
+
+		// Appeal with grounds: none is refused with a message; then filed.
+		b.submit(res, "#appeal-"+decision+" button")
+		assert.Contains(t, b.text(res, "#error-summary"), "Skriv dina skäl")
+		before := n.head()
+		require.NoError(t, chromedp.Do(res, chromedp.SetValue(chromedp.ID("grounds-"+decision), "Jag kritiserade ett beslut, inte en person.")))
+		b.submit(res, "#appeal-"+decision+" button")
+		assert.Contains(t, b.text(res, ".flash"), "överprövning är registrerad")
+		assert.Contains(t, b.text(res, "#decision-"+decision), "Jag kritiserade ett beslut, inte en person.")
+		assert.Contains(t, b.text(res, "#decision-"+decision), "inte avgjord")
+		assert.Greater(t, n.head(), before)
+
+		// Consent: publish the name too.
+		require.NoError(t, chromedp.Do(res, chromedp.Click(chromedp.ID("publish_name"))))
+		b.submit(res, "#consent-save")
+		assert.Contains(t, b.text(res, ".flash"), "samtycken är sparade")
+		p, err := auth.Participant(n.ctx, n.store, participant)
+		require.NoError(t, err)
+		assert.True(t, p.PublishName)
+		assert.True(t, p.ResearchUse)
+
+		// Everything recorded, in plain text for the person themself.
+		data := await[string](b, res, `fetch('/my/data.json').then(r => r.text())`)
+		for _, want := range []string{"Alex Andersson", "alex@example.org", "Stäng Amiralsgatan för bilar", hideReason, "Ett övergångsställe byggs under våren."} {
+			assert.Contains(t, data, want)
+		}
+
+		// Erasure: the law is explained; the request is recorded and open.
+		assert.Contains(t, b.text(res, "#erasure"), "art. 17.3 b")
+		require.NoError(t, chromedp.Do(res, chromedp.SetValue(chromedp.ID("reason"), "Jag vill inte finnas kvar.")))
+		b.submit(res, "#erasure-submit")
+		assert.Contains(t, b.text(res, ".flash"), "begäran om radering är registrerad")
+		assert.Contains(t, b.text(res, "#erasure"), "inte avgjord")
+		assert.Equal(t, 0, eval[int](b, res, `document.querySelectorAll('#erasure-form').length`), "one open request at a time")
+		b.accessible(res, "my-after-sv")
+
+		// A form without the session's CSRF token is refused.
+		before = n.head()
+		require.NoError(t, chromedp.Do(res, chromedp.Evaluate[chromedp.Void](`document.querySelector('#consent-form input[name=csrf]').value = 'forged'`),
+			chromedp.Click(chromedp.ID("publish_name"))))
+		b.submit(res, "#consent-save")
+		assert.Contains(t, b.text(res, "#error-summary"), "Formuläret har gått ut")
+		assert.Equal(t, before, n.head())
 	})
 
 	t.Run("a staff member gets the role from the claim and loses it when the claim changes", func(t *testing.T) {
@@ -401,6 +509,8 @@ func TestSignInBrowser(t *testing.T) {
 		b.pick(en, "19900101-1234")
 		assert.Equal(t, "/my", b.location(en).Path)
 		assert.Equal(t, "My pages", b.text(en, "h1"))
+		assert.Contains(t, b.text(en, "#contributions"), "Handling Answered")
+		assert.Contains(t, b.text(en, "#contributions"), "Visibility Hidden")
 		b.accessible(en, "my-en")
 		b.shot(en, "my-en")
 	})

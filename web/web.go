@@ -74,6 +74,9 @@ type Config struct {
 	Link   *auth.Link
 	// Failures limits failed sign-ins per address (default: its own).
 	Failures *auth.Failures
+	// Receipt returns the integrity receipt of an event (the resident's
+	// own page offers one for each of their writes); nil leaves them out.
+	Receipt func(ctx context.Context, ev ledger.Appended) (any, error)
 }
 
 // Handler serves the pages. Mount adds its routes to a chi router.
@@ -148,6 +151,11 @@ func (h *Handler) Mount(r chi.Router) {
 		r.Post("/signup", h.signup)
 		r.Post("/signout", h.signout)
 		r.Get("/my", h.my)
+		r.Get("/my/data.json", h.myDownload)
+		r.Get("/my/receipts/{position}", h.myReceipt)
+		r.Post("/my/consent", h.myConsent)
+		r.Post("/my/erasure", h.myErasure)
+		r.Post("/my/appeals", h.myAppeal)
 		r.Get("/dashboard", h.dashboard)
 		r.Get("/dashboard/panel", h.panel)
 		r.Get("/dashboard/live", h.live)

@@ -202,7 +202,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	}
 	pages, err := web.New(web.Config{
 		Service: n.svc, Store: n.store, Runner: n.runner, Integrity: n.integrity, Logger: log,
-		Sessions: n.sessions, SignIn: signIn, Link: link, SecureCookies: cfg.signin.sessions.Secure,
+		Sessions: n.sessions, SignIn: signIn, Link: link, SecureCookies: cfg.signin.sessions.Secure, Receipt: n.receipt,
 		Live: ledgerhttp.LiveFeed(n.runner.Hub(), log),
 	})
 	if err != nil {
