@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -286,7 +287,11 @@ func (m *migration) copySecrets() error {
 			files = append(files, filepath.Join("keys", e.Name()))
 		}
 	}
-	files = append(files, "pseudonym.key", filepath.Join("integrity", "signing.key"), filepath.Join("integrity", "verifier"))
+	// The identity comes along with the signing key: the target is then a
+	// copy of the same ledger, which signs only once adopted (see
+	// integrity.Identity), so source and target never both sign.
+	files = append(files, "pseudonym.key", filepath.Join("integrity", "signing.key"), filepath.Join("integrity", "verifier"),
+		filepath.Join("integrity", "identity"))
 	// Check every file before writing any, so a conflict changes nothing.
 	var todo []string
 	for _, f := range files {
@@ -313,6 +318,10 @@ func (m *migration) copySecrets() error {
 		}
 	}
 	fmt.Fprintf(m.out, "migrate: copied %d secret files from %s (%d already there)\n", len(todo), from, len(files)-len(todo))
+	if slices.Contains(todo, filepath.Join("integrity", "identity")) {
+		fmt.Fprintf(m.out, "migrate: %s is a copy of the ledger in %s and signs nothing until you run 'ledger adopt --data %s' (once %s no longer signs)\n",
+			m.to, from, m.to, from)
+	}
 	return nil
 }
 
