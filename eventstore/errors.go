@@ -19,6 +19,13 @@ var (
 	ErrInvalid = errors.New("eventstore: invalid request")
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("eventstore: store closed")
+	// ErrNoSpace: the disk is full; the append stored nothing and may be
+	// retried once space is freed.
+	ErrNoSpace = errors.New("eventstore: no space left on the device")
+	// ErrUnavailable: the log may not be written now — its storage failed
+	// or is damaged, or it does not match what was signed; the wrapping
+	// error says which. Nothing was stored.
+	ErrUnavailable = errors.New("eventstore: unavailable for writing")
 )
 
 // WrongExpectedVersionError reports an optimistic-concurrency conflict.

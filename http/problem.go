@@ -92,6 +92,10 @@ func problemFor(err error) Problem {
 		return p(http.StatusUnprocessableEntity, "invalid", "Invalid request")
 	case errors.Is(err, ledger.ErrDisposed):
 		return p(http.StatusGone, "disposed", "Disposed under a recorded decision")
+	case errors.Is(err, eventstore.ErrNoSpace):
+		return p(http.StatusInsufficientStorage, "insufficient-storage", "The ledger's disk is full; retry later")
+	case errors.Is(err, eventstore.ErrUnavailable):
+		return p(http.StatusServiceUnavailable, "write-unavailable", "The ledger does not take writes now")
 	case errors.Is(err, errNoReadSide), errors.Is(err, projections.ErrNotCaughtUp):
 		return p(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable")
 	}
@@ -117,6 +121,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 	pr.RequestID = requestID(r.Context())
 	if pr.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", routePattern(r), "err", err)
+	}
+	if pr.Status == http.StatusInsufficientStorage {
+		w.Header().Set("Retry-After", "30") // space may be freed any time; the write stored nothing
 	}
 	if pr.Status == http.StatusTooManyRequests {
 		var rl *rateLimitError

@@ -316,7 +316,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Ready != nil {
 		if err := s.cfg.Ready(r.Context()); err != nil {
 			s.log.WarnContext(r.Context(), "not ready", "err", err)
-			writeJSON(w, "application/json", http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+			// The reason is the node's own sentence (catching up, the disk is
+			// full, the log does not match what was signed), for operators.
+			writeJSON(w, "application/json", http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
 			return
 		}
 	}

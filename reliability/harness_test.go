@@ -66,7 +66,14 @@ type proc struct {
 	url    string
 	done   chan struct{}
 	mu     sync.Mutex
-	output bytes.Buffer
+	output bytes.Buffer // stderr: the log
+	out    bytes.Buffer // stdout
+}
+
+func (p *proc) stdout() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
 }
 
 var servingRE = regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
@@ -97,6 +104,9 @@ func startServe(t *testing.T, dataDir string, wait bool) *proc {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
 			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case urls <- m[1]:

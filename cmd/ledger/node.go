@@ -43,6 +43,7 @@ type node struct {
 	svc       *ledger.Service
 	integrity *integrity.Log
 	runner    *projections.Runner
+	health    *health
 	api       *ledgerhttp.Server
 	sessions  *auth.Sessions // the web's signed-in browsers
 }
@@ -54,7 +55,10 @@ type nodeConfig struct {
 	kurrentUser  string
 	kurrentPass  string
 	integrityOpt []integrity.Option
-	rateLimit    ledgerhttp.RateLimit
+	// proveAll checks every stored tree hash against the store at start-up
+	// (default: the last proveTail leaves).
+	proveAll  bool
+	rateLimit ledgerhttp.RateLimit
 	logger       *slog.Logger
 	// metricsElsewhere leaves /metrics out of the API: serve puts it on
 	// --metrics-addr.
@@ -124,6 +128,10 @@ func openKeys(dataDir string, store eventstore.Store, log *slog.Logger) (*privac
 	return privacy.New(ks.Vault()), nil
 }
 
+// proveTail is how many of the newest leaves the start-up proof checks
+// against the store (all of them with --prove-all).
+const proveTail = 10_000
+
 // openNode opens every component of a ledger over cfg.dataDir. Close it.
 func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	log := cfg.logger
@@ -159,6 +167,22 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if err := n.integrity.OfRecord(); err != nil {
 		return nil, err // a copy never serves: it would sign a fork
 	}
+	// Before anything is written: is the store still the log that was
+	// signed? If not, the node serves reads and says why, and takes no write
+	// (a write now would get a position that already has a receipt).
+	n.health = &health{}
+	if n.health.startHead, err = n.store.Head(ctx); err != nil {
+		return nil, err
+	}
+	tail := int64(proveTail)
+	if cfg.proveAll {
+		tail = integrity.All
+	}
+	if perr := n.integrity.Prove(ctx, n.store, tail); perr != nil {
+		n.health.refuse(perr)
+		log.Error("refusing writes: the log does not match what was signed; see `ledger verify --data` and `ledger restore`",
+			"err", perr)
+	}
 	pseudonymKey, err := secret(filepath.Join(cfg.dataDir, "pseudonym.key"))
 	if err != nil {
 		return nil, err
@@ -174,7 +198,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	n.sessions = auth.NewSessions(cfg.signin.sessions)
 	exports := export.NewService(export.Source{Store: n.store, Log: n.integrity, Keys: n.keys, Secret: pseudonymKey,
 		HistoryFile: filepath.Join(cfg.dataDir, "integrity", "checkpoints")}, filepath.Join(cfg.dataDir, "exports"))
-	n.svc = ledger.New(n.store, n.keys, ledger.WithLogger(log), ledger.WithAppendObserver(ledgerhttp.AppendObserver(n.reg)),
+	n.svc = ledger.New(gatedStore{n.store, n.health}, n.keys, ledger.WithLogger(log), ledger.WithAppendObserver(ledgerhttp.AppendObserver(n.reg)),
 		// A granted erasure (or a participant's disposal) ends their web
 		// sessions in the same request, and reaches the research exports
 		// kept here.
@@ -234,7 +258,19 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 // ctx ends.
 func (n *node) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
-	go func() { errc <- n.integrity.Run(ctx, n.store) }()
+	go func() {
+		if err := n.health.err(); err != nil {
+			errc <- nil // the proof failed: sign nothing more for this log
+			return
+		}
+		// A failing integrity log stops the writes, not the node: reads go
+		// on, and /readyz and every write say why.
+		if err := n.integrity.Run(ctx, n.store); err != nil && ctx.Err() == nil {
+			n.health.refuse(err)
+			n.log.Error("refusing writes: the integrity log stopped", "err", err)
+		}
+		errc <- nil
+	}()
 	go func() { errc <- n.runner.Run(ctx) }()
 	var first error
 	for range 2 {
@@ -245,15 +281,22 @@ func (n *node) Run(ctx context.Context) error {
 	return first
 }
 
-// ready is /readyz: the store answers and the read models have caught up
-// with the head as it was at start-up.
+// ready is /readyz: 200 only while the node takes writes (the start-up
+// proof held, the integrity log runs, the disk has room), the read models
+// have caught up with the head seen at start-up, and the Merkle log covers
+// it too.
 func (n *node) ready(ctx context.Context) error {
-	head, err := n.store.Head(ctx)
-	if err != nil {
+	if err := n.health.err(); err != nil {
 		return err
 	}
-	if pos := n.runner.Position(); pos+1000 < head {
-		return fmt.Errorf("read models catching up: at %d of %d", pos, head)
+	if _, err := n.store.Head(ctx); err != nil {
+		return err
+	}
+	if pos := n.runner.Position(); pos < n.health.startHead {
+		return fmt.Errorf("read models catching up: at %d of %d", pos, n.health.startHead)
+	}
+	if size := n.integrity.Size(); size < int64(n.health.startHead) {
+		return fmt.Errorf("Merkle log catching up: at %d of %d", size, n.health.startHead)
 	}
 	return nil
 }

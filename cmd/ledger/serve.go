@@ -26,6 +26,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	logger := logFlags(fs)
 	rate := fs.Float64("rate", 20, "requests per second per token (burst 2×); 0 disables rate limiting")
 	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose Forwarded / X-Forwarded-For header names the client, e.g. 127.0.0.1,::1")
+	proveAll := fs.Bool("prove-all", false, "at start-up check every stored tree hash against the store's events, not only the newest 10 000")
 	storeURL, user, pass := storeFlags(fs, getenv)
 	iopts := integrityFlags(fs, getenv)
 	signin := signinFlags(fs)
@@ -68,7 +69,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	}
 	n, err := openNode(ctx, nodeConfig{
 		dataDir: *data, storeURL: *storeURL, kurrentUser: user, kurrentPass: pass,
-		integrityOpt: iopts(), logger: log, metricsElsewhere: *metricsAddr != "", trustedProxies: trusted, signin: sc,
+		integrityOpt: iopts(), proveAll: *proveAll, logger: log, metricsElsewhere: *metricsAddr != "", trustedProxies: trusted, signin: sc,
 		rateLimit: ledgerhttp.RateLimit{PerSecond: *rate, Burst: int(2 * *rate)},
 	})
 	if err != nil {
