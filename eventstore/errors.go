@@ -26,6 +26,9 @@ var (
 	// or is damaged, or it does not match what was signed; the wrapping
 	// error says which. Nothing was stored.
 	ErrUnavailable = errors.New("eventstore: unavailable for writing")
+	// ErrCorrupt: stored data failed its checksum; the read returned
+	// nothing of it.
+	ErrCorrupt = errors.New("eventstore: stored data is damaged")
 )
 
 // WrongExpectedVersionError reports an optimistic-concurrency conflict.

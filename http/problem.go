@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"syscall"
 
 	"github.com/go-chi/chi/v5"
 
@@ -92,10 +93,14 @@ func problemFor(err error) Problem {
 		return p(http.StatusUnprocessableEntity, "invalid", "Invalid request")
 	case errors.Is(err, ledger.ErrDisposed):
 		return p(http.StatusGone, "disposed", "Disposed under a recorded decision")
-	case errors.Is(err, eventstore.ErrNoSpace):
+	case errors.Is(err, eventstore.ErrNoSpace), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return p(http.StatusInsufficientStorage, "insufficient-storage", "The ledger's disk is full; retry later")
 	case errors.Is(err, eventstore.ErrUnavailable):
 		return p(http.StatusServiceUnavailable, "write-unavailable", "The ledger does not take writes now")
+	case errors.Is(err, eventstore.ErrCorrupt):
+		return p(http.StatusServiceUnavailable, "storage-damaged", "The ledger's stored data is damaged; operators are told")
+	case errors.Is(err, syscall.EIO):
+		return p(http.StatusServiceUnavailable, "storage-error", "The ledger's storage failed; retry later")
 	case errors.Is(err, errNoReadSide), errors.Is(err, projections.ErrNotCaughtUp):
 		return p(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable")
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/malmo/participation-ledger/reliability/lazyfs"
 )
 
 // damaged prepares a ledger whose latest signed checkpoint covers every
@@ -189,4 +191,72 @@ func TestFlippedByteInATable(t *testing.T) {
 	}
 	flip(t, biggest, size/3) // inside a data block
 	r.refusesWrites(t, "store")
+}
+
+// TestDiskFull fills the disk under a serving ledger: writes are answered
+// 507 with Retry-After and change nothing, /readyz says why, and once space
+// is freed the same ledger takes writes again without a restart; SIGTERM
+// stops it in time.
+func TestDiskFull(t *testing.T) {
+	if err := lazyfs.Available(); err != nil {
+		t.Skip(err)
+	}
+	mnt := t.TempDir()
+	lfs, err := lazyfs.Mount(mnt)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lfs.Unmount() })
+	dataDir := filepath.Join(mnt, "data")
+	r := &ledgerRun{w: setup(t, dataDir, 2), dataDir: dataDir}
+	p := start(t, dataDir)
+	p.ready(t)
+	write := func() (int, map[string]any, *op) {
+		o := &op{key: uuid.NewString(), token: r.w.participants[0], title: "Förslag " + uuid.NewString()}
+		status, answer, err := call(context.Background(), "POST", p.url+"/v1/processes/"+r.w.process+"/submissions", o.token, o.key, o.body())
+		require.NoError(t, err)
+		return status, answer, o
+	}
+	status, _, _ := write()
+	require.Equal(t, http.StatusCreated, status)
+	before := len(readLog(t, p.url, r.w.admin))
+
+	lfs.SetFull(true)
+	time.Sleep(200 * time.Millisecond) // the store looks at the disk at most every 100 ms
+	statuses := map[int]int{}
+	for range 20 {
+		status, answer, _ := write()
+		statuses[status]++
+		if status == http.StatusInsufficientStorage {
+			require.Equal(t, "https://ledger.malmo.se/problems/insufficient-storage", answer["type"])
+		}
+	}
+	require.Equal(t, map[int]int{http.StatusInsufficientStorage: 20}, statuses, "every write on a full disk is a 507:\n%s", p.logs())
+	req, _ := http.NewRequest("POST", p.url+"/v1/processes/"+r.w.process+"/submissions", strings.NewReader(`{"language":"sv","title":"x","body":"y"}`))
+	req.Header.Set("Authorization", "Bearer "+r.w.participants[1])
+	req.Header.Set("Idempotency-Key", uuid.NewString())
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusInsufficientStorage, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	status, answer, err := call(context.Background(), "GET", p.url+"/readyz", "", "", "")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Contains(t, fmt.Sprint(answer["reason"]), "free")
+	require.NotContains(t, p.logs(), "panic")
+
+	lfs.SetFull(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, _, _ = write()
+		if status == http.StatusCreated {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no write taken after space was freed (last %d)", status)
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.ready(t)
+	after := readLog(t, p.url, r.w.admin)
+	require.Len(t, after, before+1, "the refused writes left nothing: %v", after[before:])
+	p.stop(t)
+	t.Logf("disk full: %v; after space returned: 201 and ready", statuses)
 }

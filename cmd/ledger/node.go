@@ -59,7 +59,7 @@ type nodeConfig struct {
 	// (default: the last proveTail leaves).
 	proveAll  bool
 	rateLimit ledgerhttp.RateLimit
-	logger       *slog.Logger
+	logger    *slog.Logger
 	// metricsElsewhere leaves /metrics out of the API: serve puts it on
 	// --metrics-addr.
 	metricsElsewhere bool
@@ -291,6 +291,11 @@ func (n *node) ready(ctx context.Context) error {
 	}
 	if _, err := n.store.Head(ctx); err != nil {
 		return err
+	}
+	if st, ok := n.store.(interface{ SpaceErr() error }); ok {
+		if err := st.SpaceErr(); err != nil {
+			return err
+		}
 	}
 	if pos := n.runner.Position(); pos < n.health.startHead {
 		return fmt.Errorf("read models catching up: at %d of %d", pos, n.health.startHead)

@@ -212,6 +212,14 @@ type group struct {
 }
 
 func (s *Store) commit(reqs []*request) {
+	if err := s.space.check(); err != nil {
+		// Before Pebble's write-ahead log meets a full disk, which it
+		// cannot survive: nothing is written, the appenders may retry.
+		for _, r := range reqs {
+			r.finish(eventstore.AppendResult{}, err)
+		}
+		return
+	}
 	c := &s.c
 	if len(c.heads) > maxCachedStreams {
 		clear(c.heads)

@@ -34,6 +34,7 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
+	space   *space
 
 	// closed is a fast check; life makes Close wait for running reads
 	// before it closes Pebble under them.
@@ -66,9 +67,10 @@ type Store struct {
 type Option func(*config)
 
 type config struct {
-	now func() time.Time
-	log *slog.Logger
-	reg prometheus.Registerer
+	now     func() time.Time
+	log     *slog.Logger
+	reg     prometheus.Registerer
+	minFree int64
 }
 
 // WithClock sets the clock that stamps RecordedAt (default time.Now).
@@ -86,7 +88,7 @@ func WithMetrics(reg prometheus.Registerer) Option { return func(c *config) { c.
 // Open opens (creating if needed) the store in dir. Only one Store may have a
 // directory open at a time; Pebble's lock file enforces it.
 func Open(dir string, opts ...Option) (*Store, error) {
-	cfg := config{now: time.Now, log: slog.New(slog.DiscardHandler)}
+	cfg := config{now: time.Now, log: slog.New(slog.DiscardHandler), minFree: DefaultMinFree}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -94,7 +96,17 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("embedded: %w", err)
 	}
 	po := &pebble.Options{
-		Logger:             pebbleLogger{cfg.log},
+		Logger: pebbleLogger{cfg.log},
+		// Pebble's default answer to a damaged file is Fatalf: a panic
+		// here. Reads of a damaged block fail with a corruption error of
+		// their own, which the caller turns into an answer; this is the
+		// operator's log line.
+		EventListener: &pebble.EventListener{
+			DataCorruption: func(info pebble.DataCorruptionInfo) {
+				cfg.log.Error("embedded: on-disk corruption; reads of the damaged data fail (see ledger verify, ledger restore)",
+					"path", info.Path, "err", info.Details)
+			},
+		},
 		FormatMajorVersion: pebble.FormatNewest,
 		// An append-only log writes far more than it rewrites: a larger
 		// memtable means fewer, larger flushes and less L0 churn. Pebble
@@ -116,6 +128,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	s := &Store{
 		db: db, dir: dir, log: cfg.log, now: cfg.now,
 		metrics: newMetrics(cfg.reg),
+		space:   &space{dir: dir, minFree: cfg.minFree},
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -292,7 +305,7 @@ func (s *Store) scan(ctx context.Context, after eventstore.Position, limit int, 
 		want++
 	}
 	if err := it.Error(); err != nil {
-		return fmt.Errorf("embedded: %w", err)
+		return readErr(err)
 	}
 	if want != last+1 {
 		return fmt.Errorf("embedded: log ends at %d, head is %d", want-1, head)
@@ -349,12 +362,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 		positions = append(positions, pos)
 	}
 	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("embedded: %w", err)
+		return nil, readErr(err)
 	}
 	if len(positions) == 0 {
 		if !it.First() {
 			if err := it.Error(); err != nil {
-				return nil, fmt.Errorf("embedded: %w", err)
+				return nil, readErr(err)
 			}
 			return nil, fmt.Errorf("%w: %q", eventstore.ErrStreamNotFound, stream)
 		}
@@ -511,4 +524,14 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "component", "pebble")
 	panic("pebble: " + msg)
+}
+
+// readErr wraps an error of Pebble's reads: damaged data (a checksum that
+// does not match) is eventstore.ErrCorrupt — an answer for the caller,
+// and a line in the log from the corruption listener — not an internal error.
+func readErr(err error) error {
+	if errors.Is(err, pebble.ErrCorruption) {
+		return fmt.Errorf("%w: %v", eventstore.ErrCorrupt, err)
+	}
+	return fmt.Errorf("embedded: %w", err)
 }
