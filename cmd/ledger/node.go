@@ -175,6 +175,12 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		return nil, err
 	}
 	tail := int64(proveTail)
+	if _, local := n.store.(*embedded.Store); !local {
+		// A KurrentDB cluster keeps its own checksums and replicas; reading
+		// its newest events at every start would make start-up grow with
+		// the log. The checkpoint and the store's head are still checked.
+		tail = 0
+	}
 	if cfg.proveAll {
 		tail = integrity.All
 	}
