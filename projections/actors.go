@@ -71,7 +71,9 @@ func (a *Actors) Apply(ev eventstore.Event, de domain.Event) {
 	a.st[actor] = append(a.st[actor], e)
 }
 
-func (*Actors) appendOnly() {}
+func (a *Actors) stateUpTo(pos eventstore.Position) ([]byte, error) {
+	return json.Marshal(cutUpTo(a.st, pos))
+}
 
 // Trail returns what actor did, oldest first: at most limit entries (<= 0:
 // all) with positions after `after` and up to upTo (Latest: all). The

@@ -33,5 +33,31 @@ const Latest = eventstore.Position(math.MaxUint64)
 // appendOnly is implemented by models whose state is a history of entries
 // stamped with positions (the trails). Their as-of answers cut the live
 // state at a position, so the runner keeps no snapshots of them; their
-// snapshots would grow with the log and cost the most disk.
-type appendOnly interface{ appendOnly() }
+// snapshots would grow with the log and cost the most disk. stateUpTo is
+// the state cut at pos, in MarshalJSON's form: what a fold up to pos
+// marshals to.
+type appendOnly interface {
+	stateUpTo(pos eventstore.Position) ([]byte, error)
+}
+
+// positioned is an entry of an append-only history.
+type positioned interface{ position() eventstore.Position }
+
+func (e trailEntry) position() eventstore.Position { return e.Position }
+func (e ActorEntry) position() eventstore.Position { return e.Position }
+
+// cutUpTo returns the histories of st cut at pos (entries are in position
+// order), leaving out keys with nothing left.
+func cutUpTo[E positioned](st map[string][]E, pos eventstore.Position) map[string][]E {
+	out := make(map[string][]E, len(st))
+	for k, es := range st {
+		n := 0
+		for n < len(es) && es[n].position() <= pos {
+			n++
+		}
+		if n > 0 {
+			out[k] = es[:n]
+		}
+	}
+	return out
+}

@@ -43,8 +43,11 @@ type Config struct {
 	// may fold more than SnapshotEvery events. Append-only models keep
 	// none (see appendOnly).
 	SnapshotEvery int
-	// Options are handed to the registered models' constructors.
+	// Options are handed to the models' constructors.
 	Options Options
+	// Kinds are the models to run when NewRunner is given none (nil:
+	// every registered model, Kinds()).
+	Kinds []Kind
 	// Registerer receives the runner's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -108,7 +111,10 @@ func NewRunner(store eventstore.Store, cfg Config, models ...Model) (*Runner, er
 	idx := NewIndex()
 	all, kinds := []Model{idx}, []Kind{{Name: NameIndex, New: func(Options) Model { return NewIndex() }}}
 	if len(models) == 0 {
-		for _, k := range Kinds() {
+		if cfg.Kinds == nil {
+			cfg.Kinds = Kinds()
+		}
+		for _, k := range cfg.Kinds {
 			all, kinds = append(all, k.New(cfg.Options)), append(kinds, k)
 		}
 	} else {

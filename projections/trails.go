@@ -165,7 +165,9 @@ func (t *Trails) Internal(itemID string, upTo eventstore.Position) ([]TrailEntry
 	return t.render(itemID, upTo, false)
 }
 
-func (*Trails) appendOnly() {}
+func (t *Trails) stateUpTo(pos eventstore.Position) ([]byte, error) {
+	return json.Marshal(cutUpTo(t.st, pos))
+}
 
 func (t *Trails) render(itemID string, upTo eventstore.Position, public bool) ([]TrailEntry, bool) {
 	es := t.st[itemID]

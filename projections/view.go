@@ -172,6 +172,27 @@ func Get[M Model](v *View) M {
 	return zero
 }
 
+// State returns the state of the model called name as the view sees it,
+// in its MarshalJSON form: an append-only model's state cut at the view's
+// position. It is what a fold of the log up to Position gives, which
+// projections/modeltest checks.
+func (v *View) State(name string) ([]byte, error) {
+	for i, m := range v.r.models {
+		if m.Name() != name {
+			continue
+		}
+		got, err := v.model(i)
+		if err != nil {
+			return nil, err
+		}
+		if a, ok := got.(appendOnly); ok {
+			return a.stateUpTo(v.pos)
+		}
+		return got.MarshalJSON()
+	}
+	return nil, fmt.Errorf("projections: the runner has no model %q", name)
+}
+
 // model returns model i as the view sees it.
 func (v *View) model(i int) (Model, error) {
 	r := v.r
