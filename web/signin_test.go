@@ -513,5 +513,15 @@ func TestSignInBrowser(t *testing.T) {
 		assert.Contains(t, b.text(en, "#contributions"), "Visibility Hidden")
 		b.accessible(en, "my-en")
 		b.shot(en, "my-en")
+
+		// A phone: nothing wider than 390 px.
+		require.NoError(t, chromedp.Do(en, chromedp.EmulateViewport(390, 844)))
+		for _, path := range []string{"/my", "/signin"} {
+			b.open(en, path)
+			assert.LessOrEqual(t, eval[int](b, en, `document.documentElement.scrollWidth`), 390, path+": %s",
+				eval[string](b, en, `[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right)).join('; ')`))
+		}
+		b.open(en, "/my")
+		b.shot(en, "my-en-390")
 	})
 }
