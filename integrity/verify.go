@@ -40,6 +40,10 @@ type Config struct {
 	// events pass its size, which narrows down where an altered log first
 	// differs when no leaf hashes are at hand.
 	History [][]byte
+	// Final says Checkpoint is the newest the log had signed when History
+	// was taken (an export's history stops at its checkpoint): a larger
+	// checkpoint in History then means Checkpoint was rolled back.
+	Final bool
 	// AllowUncovered accepts events past the checkpoint's size (a live
 	// data directory appends after its latest checkpoint). They are
 	// counted in Report.Uncovered either way.
@@ -209,6 +213,10 @@ func newChecker(cfg Config) (*checker, error) {
 			return nil, fmt.Errorf("%w: checkpoint history entry %d is for origin %q", ErrMismatch, i, h.Origin)
 		}
 		if h.Size > c.ckpt.Size {
+			if cfg.Final {
+				return nil, fmt.Errorf("%w: the history lists a checkpoint of size %d, later than the final one of size %d",
+					ErrRollback, h.Size, c.ckpt.Size)
+			}
 			// Signed by the same key for a bigger tree than the newest we
 			// were given: the checkpoint under test is not the latest, which
 			// is fine; its larger siblings just cannot be checked here.

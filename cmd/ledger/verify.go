@@ -13,6 +13,7 @@ import (
 
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/eventstore/embedded"
+	"github.com/malmo/participation-ledger/export"
 	"github.com/malmo/participation-ledger/integrity"
 )
 
@@ -149,11 +150,16 @@ func verifyExport(dir, key string, older []byte, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("signed checkpoint: %w", err)
 	}
-	cfg := integrity.Config{Checkpoint: ckpt, Key: key, Older: older}
-	if hist, err := os.ReadFile(filepath.Join(dir, "checkpoints")); err == nil {
+	m, err := export.ReadManifest(dir)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v (an export is checked whole, against its manifest)", integrity.ErrMismatch, export.ManifestName, err)
+	}
+	cfg := integrity.Config{Checkpoint: ckpt, Key: key, Older: older, Final: true}
+	if hist, err := os.ReadFile(filepath.Join(dir, export.HistoryFile)); err == nil {
 		cfg.History, _ = integrity.SplitNotes(hist)
 	}
-	f, err := os.Open(filepath.Join(dir, "events.ndjson"))
+	// The events first: a changed event is named by its position.
+	f, err := os.Open(filepath.Join(dir, export.EventsFile))
 	if err != nil {
 		return err
 	}
@@ -162,7 +168,51 @@ func verifyExport(dir, key string, older []byte, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkManifest(dir, m, r, ckpt); err != nil {
+		return fmt.Errorf("%w: %v", integrity.ErrMismatch, err)
+	}
 	printVerifyReport(stdout, r)
+	fmt.Fprintf(stdout, "ok: manifest.json lists every file with its size and SHA-256, %d events at positions %d–%d\n",
+		m.EventCount, m.FirstPosition, m.LastPosition)
+	return nil
+}
+
+// checkManifest checks an auditor export against its manifest: every file
+// it lists is there with its size and hash, no other file is, and its
+// counts, range and checkpoint are those of the events just verified.
+func checkManifest(dir string, m export.Manifest, r integrity.Report, ckpt []byte) error {
+	if m.Kind != export.Audit {
+		return fmt.Errorf("manifest.json says this is a %q export; only auditor exports are verified leaf by leaf", m.Kind)
+	}
+	if err := export.CheckFiles(dir, m); err != nil {
+		return err
+	}
+	listed := map[string]bool{export.ManifestName: true}
+	for _, f := range m.Files {
+		listed[filepath.ToSlash(f.Name)] = true
+	}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if !listed[filepath.ToSlash(rel)] {
+			return fmt.Errorf("%s is in the export but not in its manifest", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case m.EventCount != r.Events:
+		return fmt.Errorf("manifest.json counts %d events, events.ndjson holds %d", m.EventCount, r.Events)
+	case r.Events > 0 && (m.FirstPosition != 1 || int64(m.LastPosition) != r.Events):
+		return fmt.Errorf("manifest.json gives positions %d–%d, the events are 1–%d", m.FirstPosition, m.LastPosition, r.Events)
+	case m.Checkpoint.Size != r.Checkpoint.Size || strings.TrimSpace(m.Checkpoint.Note) != strings.TrimSpace(string(ckpt)):
+		return fmt.Errorf("manifest.json names another checkpoint (size %d) than the export's checkpoint file (size %d)",
+			m.Checkpoint.Size, r.Checkpoint.Size)
+	}
 	return nil
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/malmo/participation-ledger/eventstore"
 	"github.com/malmo/participation-ledger/eventstore/memory"
+	"github.com/malmo/participation-ledger/export"
 	"github.com/malmo/participation-ledger/integrity"
 )
 
@@ -73,7 +76,31 @@ func newVerifyFixture(t *testing.T) verifyFixture {
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(f.export, "events.ndjson"), nd.Bytes(), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(f.export, "checkpoint"), c.Note, 0o644))
+	writeManifest(t, f.export, int64(len(evs)), string(c.Note), c.Size)
 	return f
+}
+
+// writeManifest writes the manifest.json an auditor export carries, listing
+// every file in dir.
+func writeManifest(t *testing.T, dir string, events int64, note string, size int64) {
+	t.Helper()
+	m := export.Manifest{Format: "participation-ledger-export", Kind: export.Audit, EventCount: events,
+		FirstPosition: 1, LastPosition: eventstore.Position(events),
+		Checkpoint: export.ManifestCheckpoint{Size: size, Note: note}}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.Name() == export.ManifestName {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		sum := sha256.Sum256(b)
+		m.Files = append(m.Files, export.ManifestFile{Name: e.Name(), Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])})
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, export.ManifestName), b, 0o644))
 }
 
 func (f verifyFixture) run(t *testing.T, args ...string) (string, string, error) {
@@ -97,6 +124,11 @@ func TestVerifyCommand(t *testing.T) {
 	require.ErrorContains(t, err, "pass --key", "an export alone does not say whom to trust")
 
 	require.NoError(t, os.WriteFile(filepath.Join(f.export, "key"), []byte(f.verifier+"\n"), 0o644))
+	_, _, err = f.run(t, "--export", f.export)
+	require.ErrorContains(t, err, "key is in the export but not in its manifest")
+	ckpt, err := os.ReadFile(filepath.Join(f.export, "checkpoint"))
+	require.NoError(t, err)
+	writeManifest(t, f.export, 25, string(ckpt), 25)
 	out, _, err = f.run(t, "--export", f.export)
 	require.NoError(t, err)
 	assert.Contains(t, out, "from the export's key file")
@@ -131,6 +163,76 @@ func TestVerifyCommand(t *testing.T) {
 
 	_, _, err = f.run(t, "--export", f.export, "--receipt", f.receipt)
 	require.ErrorIs(t, err, errUsage)
+}
+
+// TestVerifyExportManifest: an export is checked whole — files, counts,
+// range, checkpoint — and its own checkpoint history catches a rollback.
+func TestVerifyExportManifest(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tamper func(t *testing.T, dir string)
+		want   string
+	}{
+		{"a file deleted", func(t *testing.T, dir string) {
+			require.NoError(t, os.Remove(filepath.Join(dir, "checkpoints")))
+		}, "checkpoints"},
+		{"the manifest deleted", func(t *testing.T, dir string) {
+			require.NoError(t, os.Remove(filepath.Join(dir, export.ManifestName)))
+		}, "manifest.json"},
+		{"an event count edited", func(t *testing.T, dir string) {
+			editManifest(t, dir, func(m *export.Manifest) { m.EventCount-- })
+		}, "counts 24 events"},
+		{"a file's hash edited", func(t *testing.T, dir string) {
+			editManifest(t, dir, func(m *export.Manifest) { m.Files[0].SHA256 = strings.Repeat("0", 64) })
+		}, "sha"},
+		{"a file's size edited", func(t *testing.T, dir string) {
+			editManifest(t, dir, func(m *export.Manifest) { m.Files[0].Bytes++ })
+		}, ""},
+		{"the position range edited", func(t *testing.T, dir string) {
+			editManifest(t, dir, func(m *export.Manifest) { m.LastPosition = 30 })
+		}, "positions"},
+		{"rolled back to an earlier checkpoint", func(t *testing.T, dir string) {
+			// The history lists the final checkpoint; the export now claims
+			// an older one as final (events cut to match).
+			hist, err := os.ReadFile(filepath.Join(dir, "checkpoints"))
+			require.NoError(t, err)
+			notes, _ := integrity.SplitNotes(hist)
+			require.Len(t, notes, 2)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "checkpoint"), notes[0], 0o644))
+			b, err := os.ReadFile(filepath.Join(dir, "events.ndjson"))
+			require.NoError(t, err)
+			lines := strings.SplitAfter(string(b), "\n")
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "events.ndjson"), []byte(strings.Join(lines[:10], "")), 0o644))
+			writeManifest(t, dir, 10, string(notes[0]), 10)
+		}, "rollback"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newVerifyFixture(t)
+			ckpt, err := os.ReadFile(filepath.Join(f.export, "checkpoint"))
+			require.NoError(t, err)
+			older, err := os.ReadFile(f.older)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(f.export, "checkpoints"), append(append(older, '\n'), append(ckpt, '\n')...), 0o644))
+			writeManifest(t, f.export, 25, string(ckpt), 25)
+			_, _, err = f.run(t, "--export", f.export, "--key", f.verifier)
+			require.NoError(t, err, "the untouched export verifies")
+			tc.tamper(t, f.export)
+			_, _, err = f.run(t, "--export", f.export, "--key", f.verifier)
+			require.Error(t, err)
+			assert.Equal(t, 1, exitCode(err))
+			assert.Contains(t, strings.ToLower(err.Error()), tc.want)
+		})
+	}
+}
+
+func editManifest(t *testing.T, dir string, edit func(*export.Manifest)) {
+	t.Helper()
+	m, err := export.ReadManifest(dir)
+	require.NoError(t, err)
+	edit(&m)
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, export.ManifestName), b, 0o644))
 }
 
 func noteKey() (string, string, error) {
