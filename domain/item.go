@@ -512,6 +512,10 @@ func (it Item) FileAppeal(cmd FileAppeal) ([]Event, error) {
 	if _, dup := it.Appeals[cmd.AppealID]; dup {
 		return nil, conflictf("appeal %s already exists", cmd.AppealID)
 	}
+	if cmd.At.Before(d.DecidedAt) {
+		return nil, invalidf("an appeal cannot be filed (%s) before the decision it appeals (%s)",
+			cmd.At.UTC().Format(time.RFC3339), d.DecidedAt.UTC().Format(time.RFC3339))
+	}
 	if cmd.At.Sub(d.DecidedAt) > appealWindow {
 		return nil, conflictf("the appeal window for decision %s closed on %s", d.ID, d.DecidedAt.Add(appealWindow).Format(time.DateOnly))
 	}

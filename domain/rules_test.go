@@ -261,6 +261,10 @@ func TestAppealRules(t *testing.T) {
 	c.At = decidedAt.AddDate(0, 7, 0)
 	_, err = w.s.FileAppeal(c)
 	is(t, err, ErrConflict, "window")
+	// Nor before the decision it appeals (the two clocks stay consistent).
+	c.At = decidedAt.Add(-time.Hour)
+	_, err = w.s.FileAppeal(c)
+	is(t, err, ErrInvalid, "before the decision")
 
 	w.apply(t, ok(t)(w.s.FileAppeal(appeal)))
 

@@ -95,7 +95,9 @@ func TestResearchExportOfTheDemo(t *testing.T) {
 			occurred[row["id"]] = o
 		}
 	}
+	recorded := map[string]time.Time{}
 	for _, d := range csvRows(t, filepath.Join(out, "moderation_decisions.csv")) {
+		recorded[d["id"]] = parseTime(t, d["recorded_at"])
 		if item, ok := occurred[d["item_id"]]; ok {
 			assert.False(t, occurred[d["id"]].Before(item), "decision %s before its item", d["id"])
 		}
@@ -105,6 +107,7 @@ func TestResearchExportOfTheDemo(t *testing.T) {
 	for _, a := range appeals {
 		filed := occurred[a["id"]]
 		assert.False(t, filed.Before(occurred[a["decision_id"]]), "appeal %s filed before the decision it appeals", a["id"])
+		assert.False(t, parseTime(t, a["recorded_at"]).Before(recorded[a["decision_id"]]), "appeal %s recorded before the decision", a["id"])
 		if a["decided_occurred_at"] != "" {
 			assert.False(t, parseTime(t, a["decided_occurred_at"]).Before(filed), "appeal %s decided before it was filed", a["id"])
 		}
