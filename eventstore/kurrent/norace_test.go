@@ -1,0 +1,5 @@
+//go:build !race
+
+package kurrent_test
+
+const raceEnabled = false
