@@ -126,7 +126,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, svc: cfg.Service, log: slog.New(withRequestID{cfg.Logger.Handler()}), idem: idem,
+		cfg: cfg, svc: cfg.Service, log: slog.New(LogRequestIDs(cfg.Logger.Handler())), idem: idem,
 		limiter: newLimiter(cfg.RateLimit, cfg.Now),
 		metrics: newMetrics(cfg.Registry, cfg.Build),
 	}
@@ -285,6 +285,16 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 // withRequestID adds the request id to every record logged with a
 // request's context, so an error line carries the id the client saw.
 type withRequestID struct{ slog.Handler }
+
+// LogRequestIDs wraps h so that records logged with the context of a
+// request this server handles carry its request_id: for the components
+// mounted under it (the web pages) or called from it.
+func LogRequestIDs(h slog.Handler) slog.Handler {
+	if _, ok := h.(withRequestID); ok {
+		return h
+	}
+	return withRequestID{h}
+}
 
 func (h withRequestID) Handle(ctx context.Context, rec slog.Record) error {
 	if id := requestID(ctx); id != "" {

@@ -238,6 +238,7 @@ func TestServeJSONLogsAndMetricsAddr(t *testing.T) {
 			requests++
 			assert.Equal(t, "INFO", l["level"])
 			assert.NotEmpty(t, l["request_id"])
+			assert.Equal(t, 1, strings.Count(sc.Text(), `"request_id"`), "the id once: %s", sc.Text())
 		}
 	}
 	assert.Equal(t, 2, requests, "one line per API request:\n%s", stderr.String())

@@ -138,6 +138,9 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Whatever logs with a request's context (API, pages, sign-in) names
+	// the request id the client got.
+	log = slog.New(ledgerhttp.LogRequestIDs(log.Handler()))
 	if err := durable.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return nil, err
 	}
