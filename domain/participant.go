@@ -1,5 +1,7 @@
 package domain
 
+import "strings"
+
 // Participant is the state of a participant, folded from their stream. It
 // holds no plaintext: the domain never needs it.
 type Participant struct {
@@ -109,6 +111,9 @@ func (p Participant) Register(cmd RegisterParticipant) ([]Event, error) {
 		if err := checkOptionalText(f.what, f.v, maxShort); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkEmail(cmd.Email); err != nil {
+		return nil, err
 	}
 	if cmd.PublishName && cmd.Name == "" {
 		return nil, invalidf("consent to publish a name needs a name")
@@ -255,6 +260,27 @@ func checkLanguage(tag string) error {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
 			return invalidf("language %q is not a language tag", tag)
 		}
+	}
+	return nil
+}
+
+// checkEmail accepts an empty address or one plain address, local@domain
+// with a dot in the domain, no spaces or angle brackets: a notice sent to it
+// must reach the person. (net/mail would pull the network into the domain.)
+func checkEmail(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	at := strings.LastIndexByte(addr, '@')
+	local, host := "", ""
+	if at > 0 {
+		local, host = addr[:at], addr[at+1:]
+	}
+	ok := local != "" && len(addr) <= 254 && len(local) <= 64 &&
+		strings.Contains(host, ".") && !strings.HasPrefix(host, ".") && !strings.HasSuffix(host, ".") &&
+		!strings.ContainsAny(addr, " \t\r\n<>()[],;:\"\\") && !strings.Contains(local, "@")
+	if !ok {
+		return invalidf("e-mail %q is not an address like namn@example.se", addr)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func (f *fixture) openProcess(threshold int, mode domain.ModerationMode) string 
 func (f *fixture) register(key, pseudonym string) string {
 	f.t.Helper()
 	res, err := f.svc.RegisterParticipant(f.ctx, intake, rq(key, domain.RegisterParticipant{
-		Pseudonym: pseudonym, Name: "Sara Lindqvist " + pseudonym, Email: pseudonym + "@example.se",
+		Pseudonym: pseudonym, Name: "Sara Lindqvist " + pseudonym, Email: strings.ReplaceAll(pseudonym, " ", ".") + "@example.se",
 		District: "Rosengård", AgeBand: "30-39", Language: "sv",
 	}))
 	require.NoError(f.t, err)

@@ -157,6 +157,9 @@ func (s *Service) IssueToken(ctx context.Context, actor domain.Actor, r Request[
 		if err != nil {
 			return Result{}, err
 		}
+		if !p.exists {
+			return Result{}, fmt.Errorf("no participant %s: %w", r.Command.Participant, domain.ErrNotFound)
+		}
 		if st := domain.Fold[domain.Participant](p.events); st.Erased || st.Disposed {
 			return Result{}, fmt.Errorf("participant %s's data has been erased or disposed: %w", r.Command.Participant, domain.ErrConflict)
 		}
