@@ -69,7 +69,7 @@ type RoleMapping struct {
 
 // staffRoles are the roles a claim may grant.
 var staffRoles = []domain.Role{domain.RoleOfficial, domain.RoleModerator, domain.RoleAuditor,
-	domain.RoleResearcher, domain.RoleAdmin, domain.RoleIntake}
+	domain.RoleResearcher, domain.RoleAdmin, domain.RoleIntake, domain.RoleElected}
 
 // ParseProvider reads a provider from space-separated key=value pairs, the
 // form of --oidc and LEDGER_OIDC:

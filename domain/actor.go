@@ -13,12 +13,13 @@ const (
 	RoleAuditor     Role = "auditor"    // revisor, archive authority, ombudsman: reads everything
 	RoleResearcher  Role = "researcher" // pseudonymised exports
 	RoleAdmin       Role = "admin"      // tokens, disposals, erasure decisions
+	RoleElected     Role = "elected"    // förtroendevald: reads results, records the body's feedback
 	RoleSystem      Role = "system"     // the ledger itself and automated classifiers
 )
 
 // Roles returns every role, in a stable order.
 func Roles() []Role {
-	return []Role{RoleParticipant, RoleIntake, RoleModerator, RoleOfficial, RoleAuditor, RoleResearcher, RoleAdmin, RoleSystem}
+	return []Role{RoleParticipant, RoleIntake, RoleModerator, RoleOfficial, RoleAuditor, RoleResearcher, RoleAdmin, RoleElected, RoleSystem}
 }
 
 // Valid reports whether r is a known role.

@@ -105,6 +105,9 @@ func samples() []Event {
 			StartedBy: "import-polis"},
 		&ImportCompleted{ImportID: "polis-2demo-1a2b", ProcessID: proc, Participants: 339, Statements: 54, Votes: 2995, Decisions: 53,
 			CompletedBy: "import-polis"},
+		&FeedbackRecorded{ProcessID: proc, FeedbackID: "feedback-1", Summary: "Fullmäktige beslutar att belysa parken.",
+			Body: "Kommunfullmäktige", Paragraph: "§ 112", DecidedOn: "2025-03-27", Outcome: FeedbackPartly, Progress: 40,
+			Answers: []string{sub, "stmt-17"}, RecordedBy: "elected-sara"},
 	}
 }
 

@@ -153,6 +153,10 @@ func (e *ImportStarted) stream() string  { return StreamForProcess(e.ProcessID) 
 func (*ImportCompleted) EventType() string { return "ImportCompleted" }
 func (e *ImportCompleted) stream() string  { return StreamForProcess(e.ProcessID) }
 
+// EventType returns "FeedbackRecorded".
+func (*FeedbackRecorded) EventType() string { return "FeedbackRecorded" }
+func (e *FeedbackRecorded) stream() string  { return StreamForProcess(e.ProcessID) }
+
 // newEvent returns a zero event of type typ, or nil for an unknown type.
 func newEvent(typ string) Event {
 	switch typ {
@@ -222,6 +226,8 @@ func newEvent(typ string) Event {
 		return new(ImportStarted)
 	case "ImportCompleted":
 		return new(ImportCompleted)
+	case "FeedbackRecorded":
+		return new(FeedbackRecorded)
 	}
 	return nil
 }
@@ -262,5 +268,6 @@ func registered() []Event {
 		new(VoteCast),
 		new(ImportStarted),
 		new(ImportCompleted),
+		new(FeedbackRecorded),
 	}
 }

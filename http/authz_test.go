@@ -30,6 +30,7 @@ var access = []struct {
 	{"POST", "/v1/processes/{id}/phase", "official admin", false},
 	{"POST", "/v1/processes/{id}/close", "official admin", false},
 	{"POST", "/v1/processes/{id}/survey", "official admin", false},
+	{"POST", "/v1/processes/{id}/feedback", "elected", false},
 	{"POST", "/v1/processes/{id}/submissions", "participant intake", true},
 	{"POST", "/v1/submissions/{id}/revisions", "participant intake", true},
 	{"POST", "/v1/submissions/{id}/comments", "participant intake", true},
@@ -54,7 +55,7 @@ var access = []struct {
 	{"POST", "/v1/participants/{id}/erasure/decision", "admin", false},
 	{"GET", "/v1/participants/{id}/data", "participant intake admin", true},
 	{"POST", "/v1/disposals", "admin", false},
-	{"GET", "/v1/me", "participant intake moderator official auditor researcher admin", false},
+	{"GET", "/v1/me", "participant intake moderator official auditor researcher admin elected", false},
 	{"POST", "/v1/tokens", "admin", false},
 	{"DELETE", "/v1/tokens/{id}", "admin", false},
 	{"POST", "/v1/exports", "auditor researcher", false},
@@ -84,7 +85,7 @@ var access = []struct {
 
 // callers: every role, a participant on their own resource and on
 // another's, and nobody.
-var callers = []string{"", "own", "other", "intake", "moderator", "official", "auditor", "researcher", "admin"}
+var callers = []string{"", "own", "other", "intake", "moderator", "official", "auditor", "researcher", "admin", "elected"}
 
 func roleOf(caller string) string {
 	if caller == "own" || caller == "other" {
@@ -119,6 +120,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /v1/processes/{id}/close": func(string) probe { return probe{"/v1/processes/nope/close", `{"reason":"x"}`} },
 		"POST /v1/processes/{id}/survey": func(string) probe {
 			return probe{"/v1/processes/" + w.process + "/survey", `{"title":{"sv":"x"},"questions":[]}`}
+		},
+		"POST /v1/processes/{id}/feedback": func(string) probe {
+			return probe{"/v1/processes/" + w.process + "/feedback", `{"summary":"S","body":"KF","paragraph":"§ 1","decided_on":"2025-03-27","outcome":"accepted","progress":0}`}
 		},
 		"POST /v1/processes/{id}/submissions": func(string) probe {
 			return probe{"/v1/processes/" + w.process + "/submissions", `{"author":"` + e.own + `","language":"sv","title":"T","body":"B"}`}

@@ -41,6 +41,17 @@ type CloseProcessBody struct {
 	Reason string `json:"reason"`
 }
 
+// FeedbackBody records the elected body's feedback on a process.
+type FeedbackBody struct {
+	Summary   string   `json:"summary" required:"true" doc:"what was decided"`
+	Body      string   `json:"body" required:"true" doc:"the deciding body (nämnd, fullmäktige)"`
+	Paragraph string   `json:"paragraph" required:"true" doc:"the minutes' paragraph, e.g. § 112"`
+	DecidedOn string   `json:"decided_on" required:"true" doc:"YYYY-MM-DD"`
+	Outcome   string   `json:"outcome" required:"true" doc:"accepted, partly_accepted, rejected or implemented"`
+	Progress  int      `json:"progress" doc:"how far carried out, 0-100"`
+	Answers   []string `json:"answers" doc:"submission and statement ids answered (none: the whole process)"`
+}
+
 // PublishSurveyBody publishes a process's survey.
 type PublishSurveyBody struct {
 	Title     TextBody       `json:"title" required:"true"`

@@ -63,6 +63,13 @@ func (s *Server) publishSurvey(w http.ResponseWriter, r *http.Request) {
 	})(w, r)
 }
 
+func (s *Server) recordFeedback(w http.ResponseWriter, r *http.Request) {
+	write(s, http.StatusCreated, func(c call, b FeedbackBody, im *uint64) (ledger.Result, error) {
+		return s.svc.RecordFeedback(c.r.Context(), c.p.Actor(), c.id, req(c, domain.RecordFeedback{Summary: b.Summary, Body: b.Body,
+			Paragraph: b.Paragraph, DecidedOn: b.DecidedOn, Outcome: b.Outcome, Progress: b.Progress, Answers: b.Answers}, im))
+	})(w, r)
+}
+
 // occurred applies an intake-supplied occurred_at to the request.
 func occurred[C any](rq ledger.Request[C], field, v string) (ledger.Request[C], error) {
 	t, err := parseTime(field, v)

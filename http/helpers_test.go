@@ -57,7 +57,7 @@ func newEnv(t *testing.T, tweak func(*ledgerhttp.Config)) *env {
 		require.NoError(t, err)
 		return res.Token
 	}
-	for _, r := range []domain.Role{domain.RoleIntake, domain.RoleModerator, domain.RoleOfficial, domain.RoleAuditor, domain.RoleResearcher, domain.RoleAdmin} {
+	for _, r := range []domain.Role{domain.RoleIntake, domain.RoleModerator, domain.RoleOfficial, domain.RoleAuditor, domain.RoleResearcher, domain.RoleAdmin, domain.RoleElected} {
 		e.tokens[string(r)] = issue(string(r)+"-1", r, "")
 	}
 	e.tokens["moderator2"] = issue("moderator-2", domain.RoleModerator, "")

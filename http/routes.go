@@ -61,6 +61,7 @@ const (
 	auditor     = domain.RoleAuditor
 	researcher  = domain.RoleResearcher
 	admin       = domain.RoleAdmin
+	elected     = domain.RoleElected
 )
 
 // table is the whole API on one screen. Participants' "own resource" rules
@@ -79,6 +80,7 @@ func (s *Server) table() []route {
 		{"POST", "/v1/processes/{id}/phase", roles(official, admin), s.changePhase, ChangePhaseBody{}, "Move a process to another phase", nil},
 		{"POST", "/v1/processes/{id}/close", roles(official, admin), s.closeProcess, CloseProcessBody{}, "Close a process", nil},
 		{"POST", "/v1/processes/{id}/survey", roles(official, admin), s.publishSurvey, PublishSurveyBody{}, "Publish the process's survey", nil},
+		{"POST", "/v1/processes/{id}/feedback", roles(elected), s.recordFeedback, FeedbackBody{}, "Record the elected body's feedback: what was decided, where (body, §, date), which contributions it answers", nil},
 
 		// Contributions.
 		{"POST", "/v1/processes/{id}/submissions", roles(participant, intake), s.receiveSubmission, SubmissionBody{}, "Submit a proposal (intake: on a participant's behalf)", nil},
@@ -109,7 +111,7 @@ func (s *Server) table() []route {
 		{"POST", "/v1/disposals", roles(admin), s.dispose, DisposalBody{}, "Record a disposal decision (gallringsbeslut) and shred keys", nil},
 
 		// Who is calling: a bearer token, or (this route only) a browser session.
-		{"GET", "/v1/me", roles(participant, intake, moderator, official, auditor, researcher, admin), s.me, nil, "Who the caller is: role, actor id, participant id and pseudonym (token or web session)", nil},
+		{"GET", "/v1/me", roles(participant, intake, moderator, official, auditor, researcher, admin, elected), s.me, nil, "Who the caller is: role, actor id, participant id and pseudonym (token or web session)", nil},
 
 		// Tokens.
 		{"POST", "/v1/tokens", roles(admin), s.issueToken, TokenBody{}, "Issue a bearer token", nil},

@@ -88,6 +88,19 @@ func (s *Service) CloseProcess(ctx context.Context, actor domain.Actor, id strin
 	})
 }
 
+// RecordFeedback records the elected body's feedback on process id.
+func (s *Service) RecordFeedback(ctx context.Context, actor domain.Actor, id string, r Request[domain.RecordFeedback]) (Result, error) {
+	m := metaOf(actor, r)
+	c := r.Command
+	c.By = actor
+	c.FeedbackID = orDefault(c.FeedbackID, m.newID("feedback"))
+	res, err := s.execute(ctx, m, id, domain.StreamForProcess(id), nil, func(cur []domain.Event) ([]domain.Event, error) {
+		return withID(domain.Fold[domain.Process](cur), id).RecordFeedback(c)
+	})
+	res.ID = c.FeedbackID
+	return res, err
+}
+
 // PublishSurvey publishes process id's survey.
 func (s *Service) PublishSurvey(ctx context.Context, actor domain.Actor, id string, r Request[domain.PublishSurvey]) (Result, error) {
 	m := metaOf(actor, r)

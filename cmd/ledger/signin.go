@@ -78,6 +78,7 @@ var devGroups = []auth.RoleMapping{
 	{Group: "ledger-admins", Role: domain.RoleAdmin}, {Group: "ledger-officials", Role: domain.RoleOfficial},
 	{Group: "ledger-moderators", Role: domain.RoleModerator}, {Group: "ledger-auditors", Role: domain.RoleAuditor},
 	{Group: "ledger-researchers", Role: domain.RoleResearcher}, {Group: "ledger-intake", Role: domain.RoleIntake},
+	{Group: "ledger-elected", Role: domain.RoleElected},
 }
 
 // devPeople are the demo's people: two residents (not yet registered: the

@@ -20,7 +20,7 @@ import (
 
 // tokenRoles are the roles a token can hold (not the system's own).
 var tokenRoles = []string{string(domain.RoleParticipant), string(domain.RoleIntake), string(domain.RoleModerator),
-	string(domain.RoleOfficial), string(domain.RoleAuditor), string(domain.RoleResearcher), string(domain.RoleAdmin)}
+	string(domain.RoleOfficial), string(domain.RoleAuditor), string(domain.RoleResearcher), string(domain.RoleAdmin), string(domain.RoleElected)}
 
 // cmdToken issues a bearer token on a ledger that is not being served (the
 // store is opened exclusively). This is how the first admin token is made;
