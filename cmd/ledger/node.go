@@ -310,7 +310,7 @@ func (n *node) ready(ctx context.Context) error {
 		return fmt.Errorf("read models catching up: at %d of %d", pos, n.health.startHead)
 	}
 	if size := n.integrity.Size(); size < int64(n.health.startHead) {
-		return fmt.Errorf("Merkle log catching up: at %d of %d", size, n.health.startHead)
+		return fmt.Errorf("the Merkle log is catching up: at %d of %d", size, n.health.startHead)
 	}
 	return nil
 }
