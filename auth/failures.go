@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"context"
 	"math"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -91,4 +94,24 @@ func (f *Failures) sweep() {
 			delete(f.buckets, k)
 		}
 	}
+}
+
+type clientAddrKey struct{}
+
+// WithClientAddr records the client's address as the HTTP layer resolved
+// it (the peer, or behind a trusted proxy the address the proxy names).
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// ClientAddr is the address failures of r are counted against: the one
+// WithClientAddr recorded, else the peer's.
+func ClientAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientAddrKey{}).(string); ok && a != "" {
+		return a
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }

@@ -148,3 +148,11 @@ func TestParseProvider(t *testing.T) {
 	_, err = auth.ParseProvider("name=x kind=resident issuer=https://i client_id=c redirect_url=https://r/cb client_secret_file=/x", nil)
 	assert.Error(t, err)
 }
+
+func TestClientAddr(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "192.0.2.7:5555"
+	assert.Equal(t, "192.0.2.7", auth.ClientAddr(r))
+	r = r.WithContext(auth.WithClientAddr(r.Context(), "198.51.100.9"))
+	assert.Equal(t, "198.51.100.9", auth.ClientAddr(r), "as the HTTP layer resolved it behind a trusted proxy")
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/malmo/participation-ledger/auth"
 	"github.com/malmo/participation-ledger/domain"
 	"github.com/malmo/participation-ledger/ledger"
 )
@@ -25,6 +26,10 @@ func principalOf(ctx context.Context) (ledger.Principal, bool) {
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := s.clientKey(r)
+		// The pages mounted on this router limit failed sign-ins by the
+		// same address (behind a trusted proxy: the client's, not the
+		// proxy's).
+		r = r.WithContext(auth.WithClientAddr(r.Context(), s.clientAddr(r)))
 		if h := r.Header.Get("Authorization"); h != "" {
 			// Failed attempts are limited per address before the token is
 			// even looked at, so guessing tokens stops at once.

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,13 +47,9 @@ func (h *Handler) resident(w http.ResponseWriter, r *http.Request) (auth.Session
 	return sess, true
 }
 
-// clientAddr keys the failure limit.
-func clientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
-}
+// clientAddr keys the failure limit: the client's address as the API
+// router resolved it (trusted proxies honoured).
+func clientAddr(r *http.Request) string { return auth.ClientAddr(r) }
 
 type providerLink struct {
 	Name  string
