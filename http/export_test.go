@@ -54,7 +54,8 @@ func TestExportRoutes(t *testing.T) {
 	e.world()
 
 	// The role decides the kind.
-	assert.Equal(t, 403, e.do("POST", "/v1/exports", "auditor", `{"kind":"research"}`).status)
+	r := e.must(403, e.do("POST", "/v1/exports", "auditor", `{"kind":"research"}`))
+	assert.Contains(t, r.str(t, "detail"), "the auditor role may not ask for research exports", "not \"a auditor\"")
 	assert.Equal(t, 403, e.do("POST", "/v1/exports", "researcher", `{"kind":"audit"}`).status)
 	assert.Equal(t, 422, e.do("POST", "/v1/exports", "researcher", `{"kind":"research","to":"yesterday"}`).status)
 
