@@ -86,6 +86,7 @@ type processData struct {
 	T, Description text
 	Rows           []submissionRow
 	PhaseIndex     int
+	Accepts        []domain.ContributionKind // what the current phase takes
 }
 
 type submissionRow struct {
@@ -123,7 +124,7 @@ func (h *Handler) process(w http.ResponseWriter, r *http.Request) {
 	d := processData{Overview: o, T: pick(o.Title, p.Lang), Description: pick(o.Description, p.Lang)}
 	for i, ph := range o.Phases {
 		if ph.Name == o.CurrentPhase {
-			d.PhaseIndex = i
+			d.PhaseIndex, d.Accepts = i, ph.Accepts
 		}
 	}
 	// Most supported first: that is what residents look for; ties by age.
@@ -149,11 +150,13 @@ type submissionData struct {
 	Title      opened
 	Body       opened
 	Comments   []commentRow
+	Part       *partData // the resident's forms (take_part.go)
 }
 
 type commentRow struct {
 	projections.PublicComment
-	Body opened
+	Body  opened
+	Depth int // replies are threaded under their parent
 }
 
 func (h *Handler) submission(w http.ResponseWriter, r *http.Request) {
@@ -196,6 +199,12 @@ func (h *Handler) submission(w http.ResponseWriter, r *http.Request) {
 			row.Body = h.open(&c.Content.Body)
 		}
 		d.Comments = append(d.Comments, row)
+	}
+	d.Comments = thread(d.Comments)
+	p.At = v
+	if err := h.takePart(r, p, &d); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	p.Title = d.Title.S
 	if p.Title == "" {

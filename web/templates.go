@@ -2,6 +2,7 @@ package web
 
 import (
 	"html/template"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 // pageNames are the page templates; each is parsed with layout.html into
 // its own set per language, so that every page defines "content".
 var pageNames = []string{"home", "process", "dialogue", "submission", "trail", "transparency", "verify", "audit",
-	"login", "dashboard", "item", "error", "notfound", "signin", "signinerror", "signup", "my"}
+	"login", "dashboard", "item", "error", "notfound", "signin", "signinerror", "signup", "my",
+	"propose", "sent"}
 
 func (h *Handler) parseTemplates() (map[string]map[string]*template.Template, error) {
 	out := map[string]map[string]*template.Template{}
@@ -45,6 +47,14 @@ func (h *Handler) parseTemplates() (map[string]map[string]*template.Template, er
 			"add":     func(a, b int) int { return a + b },
 			"percent": func(n, of int) int { return percentOf(n, of) },
 			"join":    strings.Join,
+			"dict": func(kv ...any) map[string]any {
+				m := map[string]any{}
+				for i := 0; i+1 < len(kv); i += 2 {
+					m[kv[i].(string)] = kv[i+1]
+				}
+				return m
+			},
+			"accepts": func(ks []domain.ContributionKind, k string) bool { return slices.Contains(ks, domain.ContributionKind(k)) },
 		}
 		out[lang] = map[string]*template.Template{}
 		for _, name := range pageNames {
