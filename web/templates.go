@@ -54,7 +54,9 @@ func (h *Handler) parseTemplates() (map[string]map[string]*template.Template, er
 				}
 				return m
 			},
-			"accepts": func(ks []domain.ContributionKind, k string) bool { return slices.Contains(ks, domain.ContributionKind(k)) },
+			"accepts": func(ks []domain.ContributionKind, k string) bool {
+				return slices.Contains(ks, domain.ContributionKind(k))
+			},
 		}
 		out[lang] = map[string]*template.Template{}
 		for _, name := range pageNames {
