@@ -121,6 +121,7 @@ func (s *Server) table() []route {
 		// time> and answers {"position":N,…} with X-Ledger-Position.
 		{"GET", "/v1/processes", nil, s.listProcesses, nil, "Process overviews (as_of)", query(asOf)},
 		{"GET", "/v1/processes/{id}", nil, s.getProcess, nil, "A process overview: phases, counts by status, threshold progress (as_of)", query(asOf)},
+		{"GET", "/v1/processes/{id}/results", nil, s.processResults, nil, "What became of a process's input: each proposal's path (received, supported, forwarded, answered, decided) with decision and outcome, the elected bodies' feedback, participation and moderation figures; CSV with Accept: text/csv (as_of)", query(asOf)},
 		{"GET", "/v1/processes/{id}/submissions", nil, s.processSubmissions, nil, "A process's public submissions (as_of)", query(asOf)},
 		{"GET", "/v1/submissions/{id}", nil, s.getSubmission, nil, "Public submission view; view=internal for moderator, official, admin, auditor — recorded (as_of)", query(asOf, viewParam, purposeParam)},
 		{"GET", "/v1/items/{id}/trail", nil, s.itemTrail, nil, "Decision trail of a submission or comment; view=internal (named) for auditor, admin (as_of)", query(asOf, viewParam)},

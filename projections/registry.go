@@ -69,6 +69,8 @@ func Kinds() []Kind {
 			Handles: []string{"ProcessOpened", "ModerationDecided", "AppealDecided", "StatementPosted",
 				"VoteCast", "ImportStarted", "ImportCompleted",
 				"ParticipantRegistered", "ConsentChanged", "ErasureDecided", "DisposalDecided"}},
+		{Name: NameResults, New: func(Options) Model { return NewResults() }, Audit: auditResults,
+			Handles: []string{"FeedbackRecorded"}},
 	}
 }
 
