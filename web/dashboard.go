@@ -640,6 +640,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		h.commandFailed(w, r, p, d, err)
 		return
 	}
+	h.notifyAuthor(r, pr, kind, id, res.ID, "") // inbox.go
 	h.afterWrite(w, r, res, "/dashboard/items/"+url.PathEscape(kind)+"/"+url.PathEscape(id))
 }
 
@@ -687,6 +688,7 @@ func (h *Handler) decideAppeal(w http.ResponseWriter, r *http.Request) {
 		h.commandFailed(w, r, p, d, err)
 		return
 	}
+	h.notifyAuthor(r, pr, kind, id, "", appeal) // inbox.go
 	h.afterWrite(w, r, res, "/dashboard/items/"+url.PathEscape(kind)+"/"+url.PathEscape(id))
 }
 

@@ -119,6 +119,29 @@ func TestResidentTakesPartBrowser(t *testing.T) {
 		assert.Contains(t, item, "Förslaget hör till trafikprocessen och är dolt här.")
 		assert.Contains(t, item, "Riktlinjerna 3.1")
 		b.shot(res, "take-part-my-decision-sv")
+
+		// The inbox, linked from the own page, has the decision with its
+		// statement of reasons; the log has the author notice.
+		b.submit(res, "#inbox-link")
+		assert.Equal(t, "/my/inbox", b.location(res).Path)
+		inbox := b.text(res, "main")
+		assert.Contains(t, inbox, "Modereringsbeslut")
+		assert.Contains(t, inbox, "Förslaget hör till trafikprocessen och är dolt här.")
+		assert.Contains(t, inbox, "Processen gäller skolgårdar, inte trafik.")
+		b.accessible(res, "inbox-sv")
+		b.shot(res, "inbox-sv")
+		evs, err := n.store.ReadAll(n.ctx, 0, 10_000)
+		require.NoError(t, err)
+		var notices int
+		for _, e := range evs {
+			if e.Type == "AuthorNotified" {
+				notices++
+				assert.Equal(t, "karin.sjoberg", e.Metadata.Actor)
+				assert.Contains(t, string(e.Data), `"author":"`+me+`"`)
+				assert.Contains(t, string(e.Data), `"method":"in_app"`)
+			}
+		}
+		assert.Equal(t, 1, notices, "one author notice for the one decision")
 	})
 
 	t.Run("the resident supports another's proposal across the threshold, comments and replies", func(t *testing.T) {

@@ -157,6 +157,7 @@ func (h *Handler) Mount(r chi.Router) {
 		r.Post("/signout", h.signout)
 		r.Get("/my", h.my)
 		r.Get("/my/data.json", h.myDownload)
+		r.Get("/my/inbox", h.inbox)
 		r.Get("/my/receipts/{position}", h.myReceipt)
 		r.Post("/my/consent", h.myConsent)
 		r.Post("/my/erasure", h.myErasure)
