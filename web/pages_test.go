@@ -277,14 +277,14 @@ func TestModerationForm(t *testing.T) {
 	ok.Set("explanation", "Följer riktlinjerna.")
 	status, loc, _ := c.post(action, ok)
 	require.Equal(t, http.StatusSeeOther, status)
-	assert.Equal(t, before+1, head())
+	assert.Equal(t, before+2, head(), "the decision and the author notice")
 	assert.Contains(t, loc, "?done=")
 	_, done := c.get(loc)
 	assert.Contains(t, text(done), "Beslutet är registrerat")
 	// A repeated POST (double click, retry) records nothing new.
 	status, _, _ = c.post(action, ok)
 	assert.Equal(t, http.StatusSeeOther, status)
-	assert.Equal(t, before+1, head())
+	assert.Equal(t, before+2, head())
 
 	pub := n.client()
 	status, sub := pub.get("/submissions/" + s.pending)
@@ -307,8 +307,11 @@ func TestModerationForm(t *testing.T) {
 	hide.Set("revision", strconv.FormatUint(evs[0].Revision, 10))
 	status, _, body = c.post(action, hide)
 	require.Equal(t, http.StatusSeeOther, status, text(body))
-	evs, err = n.store.ReadStream(n.ctx, domain.StreamForSubmission(s.pending), eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 1})
+	// The decision, then the author notice.
+	evs, err = n.store.ReadStream(n.ctx, domain.StreamForSubmission(s.pending), eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 2})
 	require.NoError(t, err)
+	assert.Equal(t, "AuthorNotified", evs[0].Type)
+	evs = evs[1:]
 	de, err := domain.Decode(evs[0].Type, evs[0].Version, evs[0].Data)
 	require.NoError(t, err)
 	d := de.(*domain.ModerationDecided)
