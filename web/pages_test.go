@@ -169,7 +169,9 @@ func TestLogin(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, status)
 	assert.Contains(t, text(body), "Nyckeln är okänd eller återkallad.")
 
-	part, err := n.svc.IssueToken(n.ctx, admin, rq("tok-part", ledger.IssueToken{Name: "resident", Role: domain.RoleParticipant, Participant: "x"}))
+	resident, err := n.svc.RegisterParticipant(n.ctx, admin, rq("reg-resident", domain.RegisterParticipant{Pseudonym: "Invånare", Language: "sv"}))
+	require.NoError(t, err)
+	part, err := n.svc.IssueToken(n.ctx, admin, rq("tok-part", ledger.IssueToken{Name: "resident", Role: domain.RoleParticipant, Participant: resident.ID}))
 	require.NoError(t, err)
 	_, page = c.get("/login")
 	f = hidden(t, page, "/login")
