@@ -69,7 +69,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusUnauthorized, "login.bad")
 		return
 	}
-	if !slices.Contains(staffRoles, p.Role) {
+	if !slices.Contains(staffRoles, p.Role) && p.Role != domain.RoleElected {
 		h.renderLogin(w, r, http.StatusForbidden, "login.role")
 		return
 	}
@@ -78,6 +78,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	next := "/dashboard"
 	if p.Role == domain.RoleAuditor {
 		next = "/audit"
+	}
+	if p.Role == domain.RoleElected {
+		next = "/" // elected members read results and record feedback from each process
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
