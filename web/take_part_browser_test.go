@@ -165,6 +165,22 @@ func TestResidentTakesPartBrowser(t *testing.T) {
 		b.shot(res, "take-part-thread-sv")
 	})
 
+	t.Run("no page is wider than a 390 px screen", func(t *testing.T) {
+		b.t = t
+		require.NoError(t, chromedp.Do(res, chromedp.EmulateViewport(390, 844)))
+		defer chromedp.Do(res, chromedp.EmulateViewport(1280, 900))
+		for _, path := range []string{"/", "/processes/" + pre, "/processes/" + post, "/processes/" + pre + "/propose",
+			"/processes/" + pre + "/sent/" + proposal, "/submissions/" + theirs, "/submissions/" + theirs + "?reply=x",
+			"/items/" + theirs + "/trail", "/my", "/my/inbox", "/transparency", "/verify", "/audit", "/signin"} {
+			b.open(res, path)
+			wide := eval[int](b, res, `document.documentElement.scrollWidth`)
+			assert.LessOrEqual(t, wide, 390, "%s scrolls sideways at 390 px (%d px wide)", path, wide)
+			b.accessible(res, "390 "+path)
+		}
+		b.open(res, "/submissions/"+theirs)
+		b.shot(res, "take-part-submission-390")
+	})
+
 	t.Run("every action's event is in the log with the resident as actor", func(t *testing.T) {
 		evs, err := n.store.ReadAll(n.ctx, 0, 10_000)
 		require.NoError(t, err)
