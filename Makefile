@@ -7,7 +7,7 @@ ADDR    ?= 127.0.0.1:8080
 DEV_OIDC ?= 127.0.0.1:8081
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run build test check bench reliability fmt vet staticcheck race clean
+.PHONY: run build test check bench reliability fuzz fmt vet staticcheck race clean
 
 # `ledger --version` (and /healthz, ledger_build_info) report these; a plain
 # go build falls back to what the toolchain stamps (VCS revision and time).
@@ -58,6 +58,19 @@ bench: build
 reliability:
 	$(GO) test -count=1 -timeout 180m -v -run 'TestKill|TestPowerLoss' ./reliability/ \
 		-reliability.kills 1000 -reliability.cuts 500
+
+# Every fuzz target (decoders of outside input: HTTP bodies, Polis CSV,
+# canonical events, checkpoints, receipts, DSA statements, store keys) for
+# FUZZTIME each; CI runs it briefly, longer runs find more.
+FUZZTIME ?= 10s
+fuzz:
+	@for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		pkg=$$(dirname $$f); \
+		for fn in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+			echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/fuzz.out 2>&1 || { cat /tmp/fuzz.out; exit 1; }; \
+		done; \
+	done
 
 clean:
 	rm -rf bin

@@ -22,7 +22,7 @@ import (
 // env is a real server on loopback over a memory store, with a token for
 // every role and two participants ("own" and "other").
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	api    *ledgerhttp.Server
 	svc    *ledger.Service
@@ -32,7 +32,7 @@ type env struct {
 	keys   atomic.Int64
 }
 
-func newEnv(t *testing.T, tweak func(*ledgerhttp.Config)) *env {
+func newEnv(t testing.TB, tweak func(*ledgerhttp.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	store := memory.New()
@@ -82,21 +82,21 @@ type reply struct {
 	body   []byte
 }
 
-func (r reply) json(t *testing.T) map[string]any {
+func (r reply) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(r.body, &m), "body: %s", r.body)
 	return m
 }
 
-func (r reply) str(t *testing.T, key string) string {
+func (r reply) str(t testing.TB, key string) string {
 	t.Helper()
 	v, _ := r.json(t)[key].(string)
 	return v
 }
 
 // problemType returns the last segment of a problem's type URI.
-func (r reply) problemType(t *testing.T) string {
+func (r reply) problemType(t testing.TB) string {
 	t.Helper()
 	require.Equal(t, "application/problem+json", r.header.Get("Content-Type"), "status %d body %s", r.status, r.body)
 	typ := r.str(t, "type")

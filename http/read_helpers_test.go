@@ -55,7 +55,7 @@ func withReads(t *testing.T, more ...func(*ledgerhttp.Config)) func(*ledgerhttp.
 
 // position returns the X-Ledger-Position of a read answer, or of a write
 // answer's "position" field.
-func (r reply) position(t *testing.T) string {
+func (r reply) position(t testing.TB) string {
 	t.Helper()
 	if p := r.header.Get("X-Ledger-Position"); p != "" {
 		return p
