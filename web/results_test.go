@@ -126,3 +126,43 @@ func TestResultsInABrowser(t *testing.T) {
 	b.page(phone, "/processes/"+s.cycling+"/results", "results-390")
 	assert.LessOrEqual(t, eval[int](b, phone, `document.documentElement.scrollWidth`), 390)
 }
+
+// TestWorklistInABrowser: an official answers a proposal over the support
+// threshold from the worklist, naming the body, the § and the date; the
+// answer is on the public results page and the proposal leaves the list.
+func TestWorklistInABrowser(t *testing.T) {
+	ctx, b := newBrowser(t)
+	n := electedNode(t)
+	b.base = n.url
+	s := n.seed
+
+	off := session(t, ctx)
+	b.login(off, n.tokens[official.ID])
+	b.page(off, "/worklist", "worklist-sv")
+	assert.Contains(t, b.text(off, "#work-0"), "Över stödgränsen")
+	assert.Contains(t, b.text(off, "#work-0"), "dagar")
+	c, cancel := within(off, 10*time.Second)
+	for _, a := range []chromedp.Action[chromedp.Void]{
+		chromedp.SetValue(chromedp.CSS(`#wk-answer-0`), "Tekniska nämnden bifaller förslaget; cykelbanan byggs 2026."),
+		chromedp.SetValue(chromedp.CSS(`#wk-paragraph-0`), "§ 57"),
+		chromedp.SetValue(chromedp.CSS(`#wk-date-0`), "2025-04-10"),
+		chromedp.SetValue(chromedp.CSS(`#wk-outcome-0`), "approved"),
+	} {
+		require.NoError(t, chromedp.Do(c, a))
+	}
+	cancel()
+	b.submit(off, "#answer-0")
+	assert.NotContains(t, b.text(off, "main"), "Över stödgränsen", "the answered proposal left the worklist")
+
+	pub := session(t, ctx)
+	b.page(pub, "/processes/"+s.cycling+"/results", "results-answered-sv")
+	assert.Contains(t, b.text(pub, "#paths"), "§ 57 2025-04-10")
+	b.page(pub, "/submissions/"+s.popular, "submission-answered-sv")
+	assert.Contains(t, b.text(pub, "main"), "Tekniska nämnden bifaller förslaget")
+
+	phone := session(t, ctx)
+	require.NoError(t, chromedp.Do(phone, chromedp.EmulateViewport(390, 844)))
+	b.login(phone, n.tokens[official.ID])
+	b.page(phone, "/worklist?lang=en", "worklist-390-en")
+	assert.LessOrEqual(t, eval[int](b, phone, `document.documentElement.scrollWidth`), 390)
+}

@@ -13,7 +13,7 @@ import (
 // its own set per language, so that every page defines "content".
 var pageNames = []string{"home", "process", "dialogue", "submission", "trail", "transparency", "verify", "audit",
 	"login", "dashboard", "item", "error", "notfound", "signin", "signinerror", "signup", "my",
-	"propose", "sent", "inbox", "results", "feedback"}
+	"propose", "sent", "inbox", "results", "feedback", "worklist"}
 
 func (h *Handler) parseTemplates() (map[string]map[string]*template.Template, error) {
 	out := map[string]map[string]*template.Template{}
