@@ -58,6 +58,7 @@ var access = []struct {
 	{"GET", "/v1/me", "participant intake moderator official auditor researcher admin elected", false},
 	{"POST", "/v1/tokens", "admin", false},
 	{"DELETE", "/v1/tokens/{id}", "admin", false},
+	{"POST", "/v1/admin/backup", "admin", false},
 	{"POST", "/v1/exports", "auditor researcher", false},
 	{"GET", "/v1/exports/{id}/{file}", "auditor researcher", false},
 	{"GET", "/v1/exports/{id}/polis/{process}/{file}", "auditor researcher", false},

@@ -115,6 +115,7 @@ func (s *Server) table() []route {
 
 		// Tokens.
 		{"POST", "/v1/tokens", roles(admin), s.issueToken, TokenBody{}, "Issue a bearer token", nil},
+		{"POST", "/v1/admin/backup", roles(admin), s.backup, nil, "A consistent backup of the running ledger as a tar stream (store, integrity log, keys; keep it like the signing key): ledger restore reads it", nil},
 		{"DELETE", "/v1/tokens/{id}", roles(admin), s.revokeToken, RevokeBody{}, "Revoke a bearer token", nil},
 
 		// Reads of the read models: every one takes ?as_of=<position|RFC 3339

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -69,6 +70,9 @@ type Config struct {
 	// Sessions, if set, lets GET /v1/me answer for a browser session
 	// (the web pages' sign-in) as well as for a bearer token.
 	Sessions Sessions
+	// Backup, if set, writes a consistent backup of the node as a tar
+	// stream (POST /v1/admin/backup); without it that route answers 404.
+	Backup func(ctx context.Context, w io.Writer) error
 	// Failures limits failed authentications per client address (default:
 	// 10, then one more every 6 seconds).
 	Failures *auth.Failures

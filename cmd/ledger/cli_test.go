@@ -88,7 +88,7 @@ func TestHelp(t *testing.T) {
 
 	_, _, err = runLedger(t, "help", "nope")
 	assert.Equal(t, 2, exitCode(err))
-	assert.Contains(t, errorLine(err), `unknown command "nope"; the commands are adopt, bench, demo,`)
+	assert.Contains(t, errorLine(err), `unknown command "nope"; the commands are adopt, backup, bench, demo,`)
 }
 
 func TestEnvironmentSetsEveryFlag(t *testing.T) {
@@ -125,7 +125,7 @@ func TestBadValuesNameWhatIsValid(t *testing.T) {
 		{[]string{"replay", "--data", data, "--model", "foo"}, `--model "foo": want one of processes, submissions, trails, queue, transparency, participation, actors, dialogue`},
 		{[]string{"replay", "--data", data}, `--model "": want one of processes,`},
 		{[]string{"export", "--data", data, "--kind", "everything", "--out", t.TempDir()}, `--kind "everything": want audit, research or dsa`},
-		{[]string{"nope"}, `unknown command "nope"; the commands are adopt, bench, demo, export,`},
+		{[]string{"nope"}, `unknown command "nope"; the commands are adopt, backup, bench, demo, export,`},
 		{[]string{"token", "mint"}, `unknown subcommand "mint"; want create`},
 		{[]string{"import", "csv"}, `unknown subcommand "csv"; want polis`},
 		{[]string{"token", "create", "--data", data, "--role", "boss", "--name", "x"}, `--role "boss": want one of participant, intake, moderator, official, auditor, researcher, admin`},

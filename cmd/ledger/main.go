@@ -65,6 +65,8 @@ func commands() map[string]command {
 		"replay":  {"rebuild a read model offline as of a position or time", cmdReplay},
 		"import":  {"import a Polis conversation export as a dialogue process", cmdImport},
 		"adopt":   {"declare a copied data directory the ledger of record", cmdAdopt},
+		"backup":  {"write a consistent backup of a ledger, served or not", cmdBackup},
+		"restore": {"make a data directory of a backup, verified and adopted", cmdRestore},
 	}
 }
 

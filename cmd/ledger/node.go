@@ -255,6 +255,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		Ready:            n.ready,
 		Receipt:          n.receipt,
 		Exports:          exports,
+		Backup:           n.backup,
 		Read:             &ledgerhttp.ReadSide{Runner: n.runner, Integrity: n.integrity},
 	})
 	if err != nil {
