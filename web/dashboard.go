@@ -121,6 +121,10 @@ type dashProcess struct {
 	Appeals   int
 	Decisions int
 	Reached   int
+	// Statements and Votes count a dialogue's contributions (every
+	// status; votes cast, changes included), beside the survey answers.
+	Statements int
+	Votes      int
 }
 
 type queueRow struct {
@@ -208,6 +212,12 @@ func (h *Handler) dashData(ctx context.Context, viewer ledger.Principal, lang st
 				dp.Reached = o.ThresholdProgress.Reached
 			}
 			dp.Decisions = projections.Get[*projections.Transparency](m).Report(projections.ReportQuery{ProcessID: o.ID}).Decisions
+			if dc, ok := projections.Get[*projections.Dialogue](m).Counts(o.ID, false); ok {
+				dp.Statements = len(dc.Statements)
+				for _, s := range dc.Statements {
+					dp.Votes += s.VotesCast
+				}
+			}
 			d.Decisions += dp.Decisions
 			byProcess[o.ID] = dp
 			d.Processes = append(d.Processes, *dp)
