@@ -185,7 +185,7 @@ func (s *syncBuffer) String() string {
 // and --metrics-addr: every stderr line is JSON, requests are logged at
 // info, /metrics answers on the metrics address only, with the build.
 func TestServeJSONLogsAndMetricsAddr(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
@@ -206,7 +206,7 @@ func TestServeJSONLogsAndMetricsAddr(t *testing.T) {
 			}
 		}
 		return addrs["serving"] != "" && addrs["serving metrics"] != ""
-	}, 20*time.Second, 20*time.Millisecond, "stderr:\n%s", stderr.String())
+	}, time.Minute, 20*time.Millisecond, "stderr:\n%s", stderr.String())
 
 	get := func(url string) (int, string) {
 		t.Helper()
