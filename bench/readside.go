@@ -52,6 +52,9 @@ func Rebuild() Metric {
 				}
 				start := time.Now()
 				count, err := r.Rebuild(ctx)
+				if cerr := r.Close(); err == nil {
+					err = cerr
+				}
 				if err != nil {
 					return 0, err
 				}
@@ -81,6 +84,7 @@ func Rebuild() Metric {
 		if err != nil {
 			return Result{}, err
 		}
+		defer r.Close()
 		for _, c := range []struct {
 			name string
 			get  func(v *projections.View)

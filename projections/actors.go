@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/malmo/participation-ledger/domain"
@@ -12,8 +13,11 @@ import (
 // intake officer, admin or participant appended, in order, by the actor id
 // in the event metadata. It is for auditors and admins (and an actor's own
 // view); it holds ids, never content.
+//
+// Its state is on disk (see kvModel): key actor id, 0, position; value the
+// entry's JSON.
 type Actors struct {
-	st map[string][]ActorEntry
+	kv *kvSpace
 }
 
 // ActorEntry is one thing an actor did.
@@ -31,21 +35,46 @@ type ActorEntry struct {
 }
 
 // NewActors returns an empty actor trail model.
-func NewActors() *Actors { a := &Actors{}; a.Reset(); return a }
+func NewActors() *Actors { return &Actors{kv: newKVSpace(NameActors)} }
 
 // Name implements Model.
 func (*Actors) Name() string { return NameActors }
 
-// Reset implements Model.
-func (a *Actors) Reset() { a.st = map[string][]ActorEntry{} }
+func (a *Actors) kvSpace() *kvSpace { return a.kv }
 
-// MarshalJSON implements Model.
-func (a *Actors) MarshalJSON() ([]byte, error) { return json.Marshal(a.st) }
+// Reset implements Model.
+func (a *Actors) Reset() { a.kv.reset() }
+
+// MarshalJSON implements Model: every actor's trail, by actor id.
+func (a *Actors) MarshalJSON() ([]byte, error) { return a.stateUpTo(Latest) }
 
 // UnmarshalJSON implements Model.
 func (a *Actors) UnmarshalJSON(b []byte) error {
+	var st map[string][]ActorEntry
+	if err := json.Unmarshal(b, &st); err != nil {
+		return err
+	}
 	a.Reset()
-	return json.Unmarshal(b, &a.st)
+	for actor, es := range st {
+		for _, e := range es {
+			if err := a.put(actor, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func actorKey(actor string, pos eventstore.Position) []byte {
+	return append(append([]byte(actor), 0), posBytes(pos)...)
+}
+
+func (a *Actors) put(actor string, e ActorEntry) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return a.kv.writer().Set(a.kv.key(actorKey(actor, e.Position)), v, nil)
 }
 
 // Apply implements Model.
@@ -68,11 +97,27 @@ func (a *Actors) Apply(ev eventstore.Event, de domain.Event) {
 	case *domain.CommentPosted:
 		e.ProcessID = x.ProcessID
 	}
-	a.st[actor] = append(a.st[actor], e)
+	if err := a.put(actor, e); err != nil {
+		panic(fmt.Sprintf("projections: actors: %v", err)) // an entry always marshals; the batch is memory
+	}
 }
 
 func (a *Actors) stateUpTo(pos eventstore.Position) ([]byte, error) {
-	return json.Marshal(cutUpTo(a.st, pos))
+	st := map[string][]ActorEntry{}
+	it := a.kv.iter(nil)
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()[len(a.kv.prefix):]
+		actor := string(k[:len(k)-9])
+		var e ActorEntry
+		if err := json.Unmarshal(it.Value(), &e); err != nil {
+			return nil, err
+		}
+		if e.Position <= pos {
+			st[actor] = append(st[actor], e)
+		}
+	}
+	return json.Marshal(st)
 }
 
 // Trail returns what actor did, oldest first: at most limit entries (<= 0:
@@ -81,14 +126,17 @@ func (a *Actors) stateUpTo(pos eventstore.Position) ([]byte, error) {
 // there.
 func (a *Actors) Trail(actor string, after, upTo eventstore.Position, limit int) []ActorEntry {
 	out := []ActorEntry{}
-	for _, e := range a.st[actor] {
-		if e.Position <= after {
-			continue
-		}
-		if e.Position > upTo {
+	if after == Latest {
+		return out
+	}
+	it := a.kv.iter(append([]byte(actor), 0))
+	defer it.Close()
+	for ok := it.SeekGE(a.kv.key(actorKey(actor, after+1))); ok; ok = it.Next() {
+		if limit > 0 && len(out) == limit {
 			break
 		}
-		if limit > 0 && len(out) == limit {
+		var e ActorEntry
+		if err := json.Unmarshal(it.Value(), &e); err != nil || e.Position > upTo {
 			break
 		}
 		out = append(out, e)

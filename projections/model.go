@@ -44,7 +44,6 @@ type appendOnly interface {
 type positioned interface{ position() eventstore.Position }
 
 func (e trailEntry) position() eventstore.Position { return e.Position }
-func (e ActorEntry) position() eventstore.Position { return e.Position }
 
 // cutUpTo returns the histories of st cut at pos (entries are in position
 // order), leaving out keys with nothing left.

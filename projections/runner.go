@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
@@ -68,6 +70,12 @@ type Runner struct {
 	byActor []string
 	index   *Index
 	hub     *Hub
+
+	// The state database of the kv models (nil without any): their
+	// writes go to kvBatch, committed with their positions after each
+	// event. Guarded by mu.
+	db      *pebble.DB
+	kvBatch *pebble.Batch
 
 	running atomic.Bool
 	head    atomic.Uint64 // last known store head, for the lag metric
@@ -214,12 +222,19 @@ func (r *Runner) loadLocked() (err error) {
 	if r.loaded {
 		return nil
 	}
+	if err := r.openState(); err != nil {
+		return err
+	}
 	if r.cfg.Dir != "" {
 		// Decoding a model's checkpoint is pure CPU and the models are
 		// independent: on a big log, loading them side by side is most
 		// of a restart's time saved.
 		errs := make([]error, len(r.models))
 		parallel(len(r.models), func(i int) {
+			if _, ok := r.models[i].(kvModel); ok {
+				r.modelPos[i], errs[i] = readKVPos(r.db, r.models[i].Name())
+				return
+			}
 			r.modelPos[i], errs[i] = readCheckpoint(checkpointPath(r.cfg.Dir, r.models[i].Name()), r.models[i])
 		})
 		if err := errors.Join(errs...); err != nil {
@@ -272,10 +287,17 @@ func (r *Runner) Run(ctx context.Context) error {
 		if err := r.Checkpoint(); err != nil {
 			r.log.Error("final projection checkpoint", "err", err)
 		}
+		// The state database is the running runner's; the next Run (or
+		// another runner over the same directory) opens it again.
+		if err := r.Close(); err != nil {
+			r.log.Error("closing the projection state", "err", err)
+		}
 	}()
 
 	err := fold(ctx, r.store.Subscribe(ctx, r.Position()), func(ev eventstore.Event, de domain.Event) error {
-		r.apply(ev, de, true)
+		if err := r.apply(ev, de, true); err != nil {
+			return err
+		}
 		if ev.Position >= eventstore.Position(r.head.Load()) {
 			r.setLive(true)
 		}
@@ -444,7 +466,7 @@ func (r *Runner) checkpointAffordable() bool {
 // apply folds one event into every model that has not seen it; de is its
 // decoded body. With publish, the change goes to the hub's subscribers
 // (a rebuild publishes none: it starts the feed over).
-func (r *Runner) apply(ev eventstore.Event, de domain.Event, publish bool) {
+func (r *Runner) apply(ev eventstore.Event, de domain.Event, publish bool) error {
 	if de == nil {
 		r.log.Warn("projections skip an event they cannot decode", "position", uint64(ev.Position), "type", ev.Type)
 	}
@@ -457,6 +479,12 @@ func (r *Runner) apply(ev eventstore.Event, de domain.Event, publish bool) {
 	}
 	r.pos = ev.Position
 	r.unsaved++
+	if r.db != nil {
+		if err := r.commitState(); err != nil {
+			r.mu.Unlock()
+			return err
+		}
+	}
 	var c Change
 	if publish {
 		c = r.changeLocked(ev, de)
@@ -471,6 +499,72 @@ func (r *Runner) apply(ev eventstore.Event, de domain.Event, publish bool) {
 	} else {
 		r.hub.advance(ev.Position)
 	}
+	return nil
+}
+
+// openState opens the state database when some model keeps its state
+// there, and attaches those models to it. The caller holds mu.
+func (r *Runner) openState() error {
+	if r.db != nil {
+		return nil
+	}
+	var kv []kvModel
+	for _, m := range r.models {
+		if k, ok := m.(kvModel); ok {
+			kv = append(kv, k)
+		}
+	}
+	if len(kv) == 0 {
+		return nil
+	}
+	dir := ""
+	if r.cfg.Dir != "" {
+		dir = filepath.Join(r.cfg.Dir, "state")
+	}
+	db, err := openStateDB(dir)
+	if err != nil {
+		return fmt.Errorf("projections: opening the state database: %w", err)
+	}
+	r.db, r.kvBatch = db, db.NewBatch()
+	for _, m := range kv {
+		m.kvSpace().attach(db, r.kvBatch)
+	}
+	return nil
+}
+
+// commitState commits what the kv models wrote with their positions, in
+// one batch. The caller holds mu.
+func (r *Runner) commitState() error {
+	for i, m := range r.models {
+		if _, ok := m.(kvModel); ok {
+			if err := r.kvBatch.Set(kvPosKey(m.Name()), posBytes(r.modelPos[i]), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.kvBatch.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("projections: committing the state database: %w", err)
+	}
+	r.kvBatch.Reset()
+	return nil
+}
+
+// Close closes the state database (Run does when it ends; call it after
+// Rebuild). The models it holds read as empty until the next Load.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.db == nil {
+		return nil
+	}
+	for _, m := range r.models {
+		if k, ok := m.(kvModel); ok {
+			k.kvSpace().detach()
+		}
+	}
+	err := r.db.Close()
+	r.db, r.kvBatch, r.loaded = nil, nil, false
+	return err
 }
 
 // Checkpoint writes every model's state and position now (a no-op without
@@ -510,6 +604,9 @@ func (r *Runner) Checkpoint() error {
 // behind. The caller holds cpMu.
 func (r *Runner) checkpointModel(i int, overdueOnly bool) error {
 	m := r.models[i]
+	if _, ok := m.(kvModel); ok {
+		return nil // committed with every event
+	}
 	_, appendOnly := m.(appendOnly)
 	every := eventstore.Position(r.cfg.SnapshotEvery)
 	snapshotAt := func(pos eventstore.Position) bool {
@@ -582,7 +679,9 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 
 	n := 0
 	err = fold(ctx, Events(ctx, r.store, 0, head), func(ev eventstore.Event, de domain.Event) error {
-		r.apply(ev, de, false)
+		if err := r.apply(ev, de, false); err != nil {
+			return err
+		}
 		n++
 		// Only snapshots interrupt a rebuild: a rebuild that fails is
 		// started again from zero, so checkpoints on the way buy nothing.
@@ -601,6 +700,9 @@ func (r *Runner) reset() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	clear(r.lastSnap)
+	if err := r.openState(); err != nil {
+		return err
+	}
 	for i, m := range r.models {
 		m.Reset()
 		r.modelPos[i] = 0
@@ -611,6 +713,11 @@ func (r *Runner) reset() error {
 			if err := os.Remove(checkpointPath(r.cfg.Dir, m.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
+		}
+	}
+	if r.db != nil {
+		if err := r.commitState(); err != nil {
+			return err
 		}
 	}
 	r.pos, r.unsaved, r.loaded, r.live = 0, 0, true, false

@@ -202,7 +202,7 @@ func (v *View) model(i int) (Model, error) {
 	}
 	if _, ok := live.(appendOnly); ok {
 		if err := v.lockAt(i); err != nil {
-			return empty(live), err
+			return r.empty(i), err
 		}
 		return live, nil
 	}
@@ -231,7 +231,7 @@ func (v *View) model(i int) (Model, error) {
 		v.locked = true
 	}
 	if err != nil {
-		return empty(live), err
+		return r.empty(i), err
 	}
 	if v.folded == nil {
 		v.folded = map[int]Model{}
@@ -266,10 +266,13 @@ func (v *View) lockAt(i int) error {
 	}
 }
 
-// empty returns an empty model of m's type, for a view to hand out when
-// it cannot give the real one (Read returns the error).
-func empty(m Model) Model {
-	e := reflect.New(reflect.TypeOf(m).Elem()).Interface().(Model)
+// empty returns an empty model i, for a view to hand out when it cannot
+// give the real one (Read returns the error).
+func (r *Runner) empty(i int) Model {
+	if k := r.kinds[i]; k.New != nil {
+		return k.New(r.cfg.Options)
+	}
+	e := reflect.New(reflect.TypeOf(r.models[i]).Elem()).Interface().(Model)
 	e.Reset()
 	return e
 }

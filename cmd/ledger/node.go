@@ -330,7 +330,7 @@ func (n *node) Handler() http.Handler { return n.api }
 func (n *node) Close() error {
 	var errs []error
 	if n.runner != nil {
-		errs = append(errs, n.runner.Checkpoint())
+		errs = append(errs, n.runner.Checkpoint(), n.runner.Close())
 	}
 	if n.api != nil {
 		errs = append(errs, n.api.Close())

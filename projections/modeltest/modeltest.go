@@ -75,6 +75,7 @@ func Run(t testing.TB, src eventstore.Store, kinds []projections.Kind, opts proj
 	rcfg.Dir = t.TempDir()
 	rebuilt, err := projections.NewRunner(dst, rcfg)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = rebuilt.Close() })
 	folded, err := rebuilt.Rebuild(ctx)
 	require.NoError(t, err)
 	require.Equal(t, n, folded)
