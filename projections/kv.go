@@ -33,7 +33,7 @@ type kvModel interface {
 type kvSpace struct {
 	prefix []byte
 	db     *pebble.DB
-	owned  bool         // db is the model's own in-memory database
+	owned  bool          // db is the model's own in-memory database
 	batch  *pebble.Batch // where Apply writes until the runner commits
 }
 
