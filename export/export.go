@@ -705,10 +705,19 @@ func (w *writer) finish(ctx context.Context) (Result, error) {
 	if err := writeAtomic(filepath.Join(w.dir, ManifestName), b); err != nil {
 		return Result{}, err
 	}
-	if err := os.Remove(filepath.Join(w.dir, stateFile)); err != nil {
+	if err := removeState(w.dir); err != nil {
 		return Result{}, err
 	}
 	return Result{Manifest: m, ManifestHash: hashHex(b)}, nil
+}
+
+// removeState removes a finished export's resume point, durably: a removal
+// a power cut forgets would bring back a file the manifest does not list.
+func removeState(dir string) error {
+	if err := os.Remove(filepath.Join(dir, stateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return durable.SyncDir(dir)
 }
 
 func hashHex(b []byte) string {

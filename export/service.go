@@ -45,6 +45,11 @@ func (s *Service) Create(ctx context.Context, id string, opt Options) (Result, e
 	defer s.mu.Unlock()
 	opt.Dir = filepath.Join(s.dir, id)
 	if m, err := ReadManifest(opt.Dir); err == nil {
+		// Finished; a crash may have come between the manifest and the
+		// removal of the resume point.
+		if err := removeState(opt.Dir); err != nil {
+			return Result{}, err
+		}
 		b, err := os.ReadFile(filepath.Join(opt.Dir, ManifestName))
 		if err != nil {
 			return Result{}, err
