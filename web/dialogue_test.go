@@ -63,7 +63,12 @@ func TestDialoguePageShowsOpinionGroups(t *testing.T) {
 	assert.Contains(t, page, `<svg class="opinion-map"`)
 	assert.Contains(t, page, `role="img" aria-labelledby="map-t map-d"`)
 	assert.Equal(t, len(want.Points), strings.Count(page, `class="og og-`), "one marker per grouped participant")
-	assert.Contains(t, pt, "Grupperade deltagare 138")
+	// The import appends voters' streams concurrently, so the log's order of
+	// votes — and with it who came into the conversation first (once in,
+	// always in) — may differ between runs by a participant: the page must
+	// show what the fold of this log gives (138 or 139 for the sample).
+	assert.Contains(t, pt, "Grupperade deltagare "+strconv.Itoa(len(want.Points)))
+	assert.InDelta(t, 138, len(want.Points), 1)
 	for i, g := range want.Groups {
 		label := string(rune('A' + i))
 		assert.Contains(t, pt, "Grupp "+label+" ", "group %s", label)
