@@ -119,18 +119,6 @@ func SyncDir(dir string) error {
 	return nil
 }
 
-// SyncFile fsyncs an open file and, when created is true, its directory:
-// what a caller streaming into a new file does before reporting it written.
-func SyncFile(f *os.File, created bool) error {
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if created {
-		return SyncDir(filepath.Dir(f.Name()))
-	}
-	return nil
-}
-
 func writeSync(f *os.File, data []byte, perm os.FileMode) error {
 	_, err := f.Write(data)
 	if err == nil {

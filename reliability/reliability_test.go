@@ -6,7 +6,6 @@ package reliability_test
 
 import (
 	"context"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,13 +40,15 @@ func faultCycles(t *testing.T, n int, dataDir string, fault func(p *proc), recov
 		p.ready(t)
 		r.retry(t, p.url)
 		r.check(t, p.url, src)
+		// Drawn before the writers start: they share src under their lock.
+		export, wait := src.IntN(3) == 0, time.Duration(100+src.IntN(900))*time.Millisecond
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { r.write(ctx, p.url, writers, src); close(done) }()
-		if src.IntN(3) == 0 {
+		if export {
 			go r.export(ctx, p.url) // a fault may cut it half-way
 		}
-		time.Sleep(time.Duration(100+rand.IntN(900)) * time.Millisecond)
+		time.Sleep(wait)
 		fault(p)
 		cancel()
 		<-done
